@@ -1,0 +1,59 @@
+"""Profile and preference forms, shared by the pages and the JSON API."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from flowchat.images import AVATAR, clean_image
+
+from .models import User
+
+
+class ProfileForm(forms.ModelForm):
+    avatar = forms.FileField(
+        label=_("Avatar"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}),
+        help_text=_("JPEG, PNG, GIF or WebP. It is cropped to a square."),
+    )
+    remove_avatar = forms.BooleanField(label=_("Remove my avatar"), required=False)
+
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "bio"]
+        widgets = {"bio": forms.Textarea(attrs={"rows": 3, "maxlength": 500})}
+        help_texts = {"bio": _("A few words about you, up to 500 characters.")}
+
+    def clean_avatar(self):
+        upload = self.cleaned_data.get("avatar")
+        # ClearableFileInput gives back the current file when nothing new was chosen.
+        if not upload or not hasattr(upload, "content_type"):
+            return None
+        return clean_image(upload, AVATAR)
+
+    def save(self, commit: bool = True) -> User:
+        user = super().save(commit=False)
+        new_avatar = self.cleaned_data.get("avatar")
+        if new_avatar or self.cleaned_data.get("remove_avatar"):
+            old_name = user.avatar.name if user.avatar else ""
+            if new_avatar:
+                user.avatar.save(new_avatar.name, new_avatar, save=False)
+            else:
+                user.avatar = ""
+            if old_name:
+                user.avatar.storage.delete(old_name)
+        if commit:
+            user.save()
+        return user
+
+
+class PreferencesForm(forms.Form):
+    theme = forms.ChoiceField(label=_("Theme"), choices=User.Theme.choices, required=False)
+    language = forms.ChoiceField(label=_("Language"), choices=User._meta.get_field("language").choices, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("theme") and not cleaned.get("language"):
+            raise forms.ValidationError(_("Choose a theme or a language."))
+        return cleaned

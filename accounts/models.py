@@ -1,0 +1,100 @@
+"""People and their API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from flowchat.images import random_name
+
+
+def avatar_path(instance: User, filename: str) -> str:
+    return random_name("avatars", filename)
+
+
+class User(AbstractUser):
+    class Theme(models.TextChoices):
+        SYSTEM = "system", _("System")
+        LIGHT = "light", _("Light")
+        DARK = "dark", _("Dark")
+
+    avatar = models.ImageField(_("avatar"), upload_to=avatar_path, blank=True)
+    bio = models.TextField(_("bio"), max_length=500, blank=True)
+    last_active = models.DateTimeField(_("last active"), null=True, blank=True)
+    theme = models.CharField(_("theme"), max_length=10, choices=Theme, default=Theme.SYSTEM)
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
+
+    class Meta(AbstractUser.Meta):
+        constraints = [
+            # "Alice" and "alice" are the same person to everyone reading a chat.
+            models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
+        ]
+
+    def get_absolute_url(self) -> str:
+        return reverse("accounts:profile", args=[self.username])
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def initials(self) -> str:
+        parts = [p for p in (self.first_name, self.last_name) if p.strip()]
+        if not parts:
+            parts = [self.username]
+        return "".join(p.strip()[0] for p in parts[:2]).upper()
+
+    @property
+    def avatar_url(self) -> str:
+        if self.avatar:
+            return self.avatar.url
+        return reverse("accounts:initials", args=[self.pk])
+
+    @property
+    def is_online(self) -> bool:
+        if self.last_active is None:
+            return False
+        return timezone.now() - self.last_active < timedelta(seconds=settings.ONLINE_WINDOW_SECONDS)
+
+
+def hash_token(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def issue(self, user: User, *, name: str = "") -> tuple[ApiToken, str]:
+        """Create a token and return it with its key, which is never stored and shown once."""
+        key = secrets.token_urlsafe(32)
+        token = self.create(user=user, key_hash=hash_token(key), name=name[:200])
+        return token, key
+
+    def authenticate(self, key: str) -> ApiToken | None:
+        return self.select_related("user").filter(key_hash=hash_token(key), user__is_active=True).first()
+
+
+class ApiToken(models.Model):
+    """A key for scripts: the JSON API's `Authorization: Token <key>`; revoked at logout."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200, blank=True, help_text=_("Client that asked for it"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.created_at:%Y-%m-%d})"

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("people/<str:username>/", views.profile, name="profile"),
+    path("people/<int:pk>/initials.svg", views.initials, name="initials"),
+    path("settings/", views.edit_profile, name="settings"),
+    path("settings/preferences/", views.preferences, name="preferences"),
+    path("media/avatars/<str:name>", views.avatar_file, name="avatar_file"),
+]

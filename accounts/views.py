@@ -1,0 +1,105 @@
+"""Profile pages, settings, and the files that stand for a person (avatar, initials)."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from .context_processors import THEME_COOKIE
+from .forms import PreferencesForm, ProfileForm
+from .models import User
+
+
+@login_required
+@require_GET
+def profile(request: HttpRequest, username: str) -> HttpResponse:
+    person = get_object_or_404(User, username=username, is_active=True)
+    return render(request, "accounts/profile.html", {"person": person})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit_profile(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = ProfileForm(request.POST, request.FILES, instance=request.user)
+        if form.is_valid():
+            form.save()
+            messages.success(request, _("Your profile is saved."))
+            return redirect("accounts:settings")
+    else:
+        form = ProfileForm(instance=request.user)
+    return render(
+        request,
+        "accounts/settings.html",
+        {"form": form, "preferences_form": PreferencesForm(initial=_current_preferences(request))},
+        status=400 if form.errors else 200,
+    )
+
+
+def _current_preferences(request: HttpRequest) -> dict[str, str]:
+    language = request.user.language if request.user.is_authenticated else ""
+    return {"theme": getattr(request.user, "theme", ""), "language": language or request.LANGUAGE_CODE}
+
+
+@require_POST
+def preferences(request: HttpRequest) -> HttpResponse:
+    """Save theme and language: on the person when logged in, in cookies for this browser always."""
+    form = PreferencesForm(request.POST)
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
+        next_url = "/"
+    if not form.is_valid():
+        messages.error(request, " ".join(form.non_field_errors()) or _("That choice is not available."))
+        return redirect(next_url)
+    theme, language = form.cleaned_data["theme"], form.cleaned_data["language"]
+    if request.user.is_authenticated:
+        changed = {name: value for name, value in (("theme", theme), ("language", language)) if value}
+        User.objects.filter(pk=request.user.pk).update(**changed)
+    response = redirect(next_url)
+    if request.htmx:
+        # htmx swaps nothing here; the page reloads so every string and colour follows.
+        response = HttpResponse(status=204, headers={"HX-Refresh": "true"})
+    cookie_age = settings.LANGUAGE_COOKIE_AGE
+    if theme:
+        response.set_cookie(THEME_COOKIE, theme, max_age=cookie_age, samesite="Lax", secure=settings.HTTPS)
+    if language:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME, language, max_age=cookie_age, samesite="Lax", secure=settings.HTTPS
+        )
+    return response
+
+
+# Colours for generated avatars, readable with white initials in both themes.
+INITIALS_COLOURS = ["#3b6fd4", "#2f8f5b", "#b5542b", "#8a46b8", "#b83a6b", "#2b8a94", "#6c6f1f", "#5a5fc8"]
+
+
+@require_GET
+@cache_control(max_age=3600)
+def initials(request: HttpRequest, pk: int) -> HttpResponse:
+    person = get_object_or_404(User, pk=pk, is_active=True)
+    colour = INITIALS_COLOURS[int(hashlib.sha256(str(person.pk).encode()).hexdigest(), 16) % len(INITIALS_COLOURS)]
+    svg = render_to_string("accounts/initials.svg", {"initials": person.initials, "colour": colour})
+    return HttpResponse(svg, content_type="image/svg+xml")
+
+
+@require_GET
+@cache_control(max_age=31_536_000, immutable=True)
+def avatar_file(request: HttpRequest, name: str) -> FileResponse:
+    # Names are random and never reused, so the file may be cached for good.
+    path = f"avatars/{name}"
+    if "/" in name or name.startswith(".") or not default_storage.exists(path):
+        raise Http404
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return FileResponse(default_storage.open(path, "rb"), content_type=content_type)
