@@ -35,7 +35,7 @@ def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
 
 
-DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
 SECRET_KEY = os.getenv("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 DEBUG = envbool("DEBUG", "true")
 if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:

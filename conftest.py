@@ -1,0 +1,51 @@
+"""The shared test cast and service checks.
+
+alice and bob are the people who chat; carol is an outsider who must never see
+their things. Every test that needs people takes them from here.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from accounts.models import User
+
+IN_CI = os.getenv("CI", "").lower() == "true"
+PASSWORD = "correct-horse-battery-staple"
+
+
+def require(available: bool, reason: str) -> None:
+    """Skip on a person's machine when a service is missing; fail in CI, where nothing may be left out."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: a missing service is an error, not a skip)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def make_person(username: str, first_name: str = "", last_name: str = "") -> User:
+    return User.objects.create_user(username=username, password=PASSWORD, first_name=first_name, last_name=last_name)
+
+
+@pytest.fixture
+def alice(db) -> User:
+    return make_person("alice", "Alice", "Archer")
+
+
+@pytest.fixture
+def bob(db) -> User:
+    return make_person("bob", "Bob", "Baker")
+
+
+@pytest.fixture
+def carol(db) -> User:
+    """The outsider."""
+    return make_person("carol", "Carol", "Cole")
