@@ -72,7 +72,10 @@ def clean_image(upload: UploadedFile, spec: ImageSpec) -> ContentFile:
                 width, height = probe.size
                 if width * height > max_pixels:
                     raise ValidationError(
-                        _("The picture is too large (%(width)s by %(height)s pixels). The limit is %(limit)s megapixels.")
+                        _(
+                            "The picture is too large (%(width)s by %(height)s pixels). "
+                            "The limit is %(limit)s megapixels."
+                        )
                         % {"width": width, "height": height, "limit": round(max_pixels / 1_000_000, 1)},
                         code="too_many_pixels",
                     )
