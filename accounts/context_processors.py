@@ -8,11 +8,15 @@ THEME_COOKIE = "theme"
 
 
 def theme_for(request: HttpRequest) -> str:
-    """The saved theme of the person, or of this browser when nobody is logged in."""
-    if request.user.is_authenticated:
+    """The theme the person saved, else the one chosen in this browser, else the system's."""
+    chosen_here = request.COOKIES.get(THEME_COOKIE, User.Theme.SYSTEM)
+    if chosen_here not in User.Theme.values:
+        chosen_here = User.Theme.SYSTEM
+    # Like the language, a theme picked on the login page before signing in carries on
+    # until the person saves one of their own.
+    if request.user.is_authenticated and request.user.theme != User.Theme.SYSTEM:
         return request.user.theme
-    theme = request.COOKIES.get(THEME_COOKIE, User.Theme.SYSTEM)
-    return theme if theme in User.Theme.values else User.Theme.SYSTEM
+    return chosen_here
 
 
 def preferences(request: HttpRequest) -> dict[str, object]:

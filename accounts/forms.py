@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django import forms
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from flowchat.images import AVATAR, clean_image
@@ -35,16 +38,20 @@ class ProfileForm(forms.ModelForm):
     def save(self, commit: bool = True) -> User:
         user = super().save(commit=False)
         new_avatar = self.cleaned_data.get("avatar")
+        replaced = ""
         if new_avatar or self.cleaned_data.get("remove_avatar"):
-            old_name = user.avatar.name if user.avatar else ""
+            replaced = user.avatar.name if user.avatar else ""
             if new_avatar:
                 user.avatar.save(new_avatar.name, new_avatar, save=False)
             else:
                 user.avatar = ""
-            if old_name:
-                user.avatar.storage.delete(old_name)
         if commit:
             user.save()
+            if replaced:
+                # Delete the old file only once the person no longer points at it, so a
+                # failed or rolled-back save never leaves a broken avatar. (With
+                # commit=False the caller saves, and the old file is left in place.)
+                transaction.on_commit(partial(user.avatar.storage.delete, replaced))
         return user
 
 
@@ -54,6 +61,7 @@ class PreferencesForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if not cleaned.get("theme") and not cleaned.get("language"):
+        # An unknown choice already has its own error; this one is for an empty form.
+        if not self.errors and not cleaned.get("theme") and not cleaned.get("language"):
             raise forms.ValidationError(_("Choose a theme or a language."))
         return cleaned

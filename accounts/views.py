@@ -25,7 +25,10 @@ from .models import User
 @login_required
 @require_GET
 def profile(request: HttpRequest, username: str) -> HttpResponse:
-    person = get_object_or_404(User, username=username, is_active=True)
+    # Usernames are unique regardless of case, so /people/Alice/ can only mean alice.
+    person = get_object_or_404(User, username__iexact=username, is_active=True)
+    if person.username != username:
+        return redirect(person, permanent=True)
     return render(request, "accounts/profile.html", {"person": person})
 
 
@@ -33,7 +36,9 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def edit_profile(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        form = ProfileForm(request.POST, request.FILES, instance=request.user)
+        # A form edits its instance while validating; with request.user itself a refused
+        # save would show the unsaved name in the page header as if it had been kept.
+        form = ProfileForm(request.POST, request.FILES, instance=User.objects.get(pk=request.user.pk))
         if form.is_valid():
             form.save()
             messages.success(request, _("Your profile is saved."))
@@ -88,7 +93,8 @@ INITIALS_COLOURS = ["#3b6fd4", "#2f8f5b", "#b5542b", "#8a46b8", "#b83a6b", "#2b8
 @require_GET
 @cache_control(max_age=3600)
 def initials(request: HttpRequest, pk: int) -> HttpResponse:
-    person = get_object_or_404(User, pk=pk, is_active=True)
+    # Deactivated people still appear beside their old messages, so they keep a picture.
+    person = get_object_or_404(User, pk=pk)
     colour = INITIALS_COLOURS[int(hashlib.sha256(str(person.pk).encode()).hexdigest(), 16) % len(INITIALS_COLOURS)]
     svg = render_to_string("accounts/initials.svg", {"initials": person.initials, "colour": colour})
     return HttpResponse(svg, content_type="image/svg+xml")

@@ -61,14 +61,18 @@ def clean_image(upload: UploadedFile, spec: ImageSpec) -> ContentFile:
             _("The file is too large. The limit is %(limit)s.") % {"limit": filesizeformat(max_bytes)},
             code="file_too_large",
         )
+    too_many_pixels = ValidationError(
+        _("The picture has too many pixels. The limit is %(limit)s megapixels.") % {"limit": _megapixels(max_pixels)},
+        code="too_many_pixels",
+    )
     with warnings.catch_warnings():
-        # Pillow warns (and past twice its own limit, raises) about huge images;
-        # our own pixel limit below is stricter, so both become a form error.
+        # Pillow warns (and past twice its own limit, raises) about huge images
+        # while merely opening them; both mean the same as our own pixel limit.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            with Image.open(io.BytesIO(data)) as probe:
-                if probe.format not in ACCEPTED_FORMATS:
-                    raise not_an_image
+            # Only the accepted decoders are tried, so no other format's parser
+            # (EPS with Ghostscript, PSD, ...) ever sees uploaded bytes.
+            with Image.open(io.BytesIO(data), formats=sorted(ACCEPTED_FORMATS)) as probe:
                 width, height = probe.size
                 if width * height > max_pixels:
                     raise ValidationError(
@@ -76,16 +80,18 @@ def clean_image(upload: UploadedFile, spec: ImageSpec) -> ContentFile:
                             "The picture is too large (%(width)s by %(height)s pixels). "
                             "The limit is %(limit)s megapixels."
                         )
-                        % {"width": width, "height": height, "limit": round(max_pixels / 1_000_000, 1)},
+                        % {"width": width, "height": height, "limit": _megapixels(max_pixels)},
                         code="too_many_pixels",
                     )
                 probe.verify()
-            with Image.open(io.BytesIO(data)) as image:
+            with Image.open(io.BytesIO(data), formats=sorted(ACCEPTED_FORMATS)) as image:
                 image.load()
                 picture = _reshape(ImageOps.exif_transpose(image), spec)
         except ValidationError:
             raise
-        except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise too_many_pixels from exc
+        except UnidentifiedImageError as exc:
             raise not_an_image from exc
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             # Truncated or corrupt data surfaces as any of these from Pillow's decoders.
@@ -93,6 +99,10 @@ def clean_image(upload: UploadedFile, spec: ImageSpec) -> ContentFile:
     output = io.BytesIO()
     picture.save(output, format="WEBP", quality=85, method=4)
     return ContentFile(output.getvalue(), name=f"{uuid.uuid4().hex}.webp")
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1_000_000:g}"
 
 
 def _reshape(image: Image.Image, spec: ImageSpec) -> Image.Image:

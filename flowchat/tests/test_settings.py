@@ -1,0 +1,139 @@
+"""Settings as an operator meets them: each case starts a fresh process with its own environment."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+MANAGE = str(settings.BASE_DIR / "manage.py")
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "chat.example.com",
+    # Password reset mail must really go out: Django refuses the console mailer in production.
+    "EMAIL_HOST": "smtp.example.com",
+}
+PRINT_SETTINGS = """
+import json
+from django.conf import settings
+print(json.dumps({
+    "DEBUG": settings.DEBUG,
+    "ALLOWED_HOSTS": settings.ALLOWED_HOSTS,
+    "DATABASE": {
+        key: str(settings.DATABASES["default"].get(key)) for key in ("ENGINE", "NAME", "HOST", "PORT", "USER")
+    },
+    "TEST_DATABASE": str(settings.DATABASES["default"]["TEST"]["NAME"]),
+    "CHANNEL_LAYER": settings.CHANNEL_LAYERS["default"],
+    "CACHE": settings.CACHES["default"],
+    "SESSION_COOKIE_SECURE": settings.SESSION_COOKIE_SECURE,
+    "SECURE_SSL_REDIRECT": settings.SECURE_SSL_REDIRECT,
+}))
+"""
+
+
+def run(args, **environment):
+    """Run Python in a clean environment: only what an operator would set, nothing from this test run."""
+    env = {"PATH": os.environ.get("PATH", ""), "DJANGO_SETTINGS_MODULE": "flowchat.settings", **environment}
+    return subprocess.run(
+        [sys.executable, *args], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def settings_with(**environment):
+    result = run(["-c", "import django; django.setup()\n" + PRINT_SETTINGS], **environment)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_production_configuration_passes_check_deploy():
+    result = run([MANAGE, "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "WARNINGS" not in result.stdout + result.stderr
+
+
+def test_production_behind_a_proxy_passes_check_deploy():
+    result = run(
+        [MANAGE, "check", "--deploy", "--fail-level", "WARNING"],
+        **PRODUCTION,
+        TRUST_X_FORWARDED_PROTO="true",
+        CSRF_TRUSTED_ORIGINS="https://chat.example.com",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_does_complain_about_a_weak_key():
+    # Proves the check above can fail: a short key is reported.
+    result = run([MANAGE, "check", "--deploy", "--fail-level", "WARNING"], **{**PRODUCTION, "SECRET_KEY": "short"})
+
+    assert result.returncode != 0
+    assert "security.W009" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("secret_key", [None, ""], ids=["unset", "empty"])
+def test_production_refuses_to_start_without_a_secret_key(secret_key):
+    environment = {key: value for key, value in PRODUCTION.items() if key != "SECRET_KEY"}
+    if secret_key is not None:
+        environment["SECRET_KEY"] = secret_key
+
+    result = run([MANAGE, "check"], **environment)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: Set SECRET_KEY" in result.stderr
+
+
+def test_production_turns_on_https_protections():
+    values = settings_with(**PRODUCTION)
+
+    assert values["DEBUG"] is False
+    assert values["ALLOWED_HOSTS"] == ["chat.example.com"]
+    assert values["SESSION_COOKIE_SECURE"] is True
+    assert values["SECURE_SSL_REDIRECT"] is True
+
+
+def test_development_defaults_are_sqlite_and_in_memory():
+    values = settings_with()
+
+    assert values["DEBUG"] is True
+    assert values["DATABASE"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert values["CHANNEL_LAYER"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
+    assert values["CACHE"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_database_url_selects_postgresql():
+    values = settings_with(DATABASE_URL="postgres://flow:secret@db.example.com:5433/flowchat")
+
+    assert values["DATABASE"] == {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "flowchat",
+        "HOST": "db.example.com",
+        "PORT": "5433",
+        "USER": "flow",
+    }
+    assert values["TEST_DATABASE"] == "test_flowchat"
+
+
+def test_redis_url_selects_channels_redis_and_the_redis_cache():
+    values = settings_with(REDIS_URL="redis://redis.example.com:6379/2")
+
+    assert values["CHANNEL_LAYER"] == {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": ["redis://redis.example.com:6379/2"]},
+    }
+    assert values["CACHE"] == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://redis.example.com:6379/2",
+    }
+
+
+def test_a_non_numeric_limit_is_a_clear_error():
+    result = run([MANAGE, "check"], UPLOAD_MAX_BYTES="5MB")
+
+    assert result.returncode != 0
+    assert "UPLOAD_MAX_BYTES must be a whole number, not '5MB'" in result.stderr
