@@ -1,9 +1,18 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from flowchat import api, openapi
 
 urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     path("", include("conversations.urls")),
+    path("api/schema/", openapi.schema, name="api-schema"),
+    path("api/", include("accounts.api")),
+    # Last: anything else under /api/ is a JSON 404, even with DEBUG on.
+    re_path(r"^api(?:/.*)?$", api.not_found),
 ]
+
+handler404 = api.page_not_found
+handler500 = api.server_error

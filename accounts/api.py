@@ -1,0 +1,229 @@
+"""The people part of the JSON API: registration, tokens, profiles and the directory.
+
+Paths, fields and statuses are the contract in DESIGN.md section 4, described in
+flowchat/openapi.py; the shared plumbing (auth, parsing, errors) is flowchat/api.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account import app_settings as allauth_settings
+from allauth.account.adapter import get_adapter
+from django import forms
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import update_last_login
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.http import HttpResponse
+from django.urls import path
+
+from flowchat.api import (
+    JSON_OR_MULTIPART,
+    ApiError,
+    ApiRequest,
+    api_view,
+    check_fields,
+    int_param,
+    json_response,
+    limit_rate,
+    text_param,
+    validation_error,
+)
+
+from .forms import ProfileForm
+from .models import ApiToken, User
+
+USERNAME_TAKEN = "A user with that username already exists."
+PASSWORD_NOT_HERE = "Passwords are not changed through this endpoint: use the password change page."  # noqa: S105 (a message, not a secret)
+EDITABLE_FIELDS = ("first_name", "last_name", "bio")
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+# Far beyond any real directory, and well inside every database's integer range.
+MAX_OFFSET = 1_000_000_000
+MAX_SEARCH_WORDS = 5
+
+
+def user_to_dict(user: User) -> dict[str, Any]:
+    last_active = user.last_active.isoformat().replace("+00:00", "Z") if user.last_active else None
+    return {
+        "id": user.pk,
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "bio": user.bio,
+        "avatar": user.avatar_url,
+        "is_online": user.is_online,
+        "last_active": last_active,
+    }
+
+
+def user_summary(user: User) -> dict[str, Any]:
+    """The short form, for lists and for a message's author."""
+    return {"id": user.pk, "username": user.username, "avatar": user.avatar_url}
+
+
+class RegistrationForm(forms.Form):
+    # The same rules as the browser signup: allauth's length, validators and blacklist,
+    # a case-insensitive uniqueness check, and Django's password validators.
+    username = forms.CharField(min_length=allauth_settings.USERNAME_MIN_LENGTH, max_length=150)
+    password = forms.CharField(strip=False)
+
+    def clean_username(self) -> str:
+        return get_adapter().clean_username(self.cleaned_data["username"])
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        username, password = cleaned.get("username"), cleaned.get("password")
+        if password:
+            try:
+                get_adapter().clean_password(password, user=User(username=username or ""))
+            except ValidationError as exc:
+                self.add_error("password", exc)
+        return cleaned
+
+
+class CredentialsForm(forms.Form):
+    username = forms.CharField(max_length=254)
+    password = forms.CharField(strip=False)
+
+
+def _username_key(data: dict[str, Any]) -> dict[str, str]:
+    # Usernames are case-insensitive, so are their counters.
+    username = data.get("username")
+    return {"username": username.lower()} if username else {}
+
+
+@api_view(["POST"], auth=False)
+def register(request: ApiRequest) -> HttpResponse:
+    check_fields(request.data, ("username", "password"))
+    limit_rate(request, "register", **_username_key(request.data))
+    form = RegistrationForm(request.data)
+    if not form.is_valid():
+        return validation_error(form)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                username=form.cleaned_data["username"], password=form.cleaned_data["password"]
+            )
+    except IntegrityError as exc:
+        # Two sign-ups for the same name in the same instant: the database decides.
+        raise ApiError(400, "Some fields are not valid.", {"username": [USERNAME_TAKEN]}) from exc
+    return json_response(user_to_dict(user), status=201)
+
+
+@api_view(["POST"], auth=False)
+def login(request: ApiRequest) -> HttpResponse:
+    check_fields(request.data, ("username", "password"))
+    limit_rate(request, "login", **_username_key(request.data))
+    form = CredentialsForm(request.data)
+    if not form.is_valid():
+        return validation_error(form)
+    user = authenticate(request, username=form.cleaned_data["username"], password=form.cleaned_data["password"])
+    if user is None:
+        raise ApiError(401, "Unable to log in with these credentials.", headers={"WWW-Authenticate": "Token"})
+    client = "".join(ch for ch in request.headers.get("User-Agent", "") if ch.isprintable()).strip()
+    _, key = ApiToken.objects.issue(user, name=client or "API client")
+    update_last_login(None, user)
+    return json_response(
+        {"id": user.pk, "username": user.username, "token": key, "detail": "Login successful"},
+        # The key is shown once and must not be kept by any cache on the way.
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@api_view(["POST"], accepts=frozenset())
+def logout(request: ApiRequest) -> HttpResponse:
+    request.api_token.delete()
+    return json_response({"detail": "Logged out successfully"})
+
+
+@api_view(["GET"])
+def me(request: ApiRequest) -> HttpResponse:
+    return json_response(user_to_dict(request.user))
+
+
+@api_view(["GET"])
+def profile(request: ApiRequest, pk: int) -> HttpResponse:
+    person = User.objects.filter(pk=pk, is_active=True).first()
+    if person is None:
+        raise ApiError(404, "No such user.")
+    return json_response(user_to_dict(person))
+
+
+@api_view(["GET"])
+def directory(request: ApiRequest) -> HttpResponse:
+    """Active people by username; every word of `q` must be in a username, first or last name."""
+    query = text_param(request, "q")
+    limit = int_param(request, "limit", default=PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
+    offset = int_param(request, "offset", default=0, minimum=0, maximum=MAX_OFFSET)
+    people = User.objects.filter(is_active=True).only("id", "username", "avatar").order_by(Lower("username"))
+    for word in query.split()[:MAX_SEARCH_WORDS]:
+        people = people.filter(
+            Q(username__icontains=word) | Q(first_name__icontains=word) | Q(last_name__icontains=word)
+        )
+    # One row more than asked tells whether there is a next page without a COUNT query.
+    page = list(people[offset : offset + limit + 1])
+    headers = {}
+    if len(page) > limit:
+        page = page[:limit]
+        params = request.GET.copy()
+        params["limit"], params["offset"] = str(limit), str(offset + limit)
+        headers["Link"] = f'<{request.build_absolute_uri(request.path)}?{params.urlencode()}>; rel="next"'
+    return json_response([user_summary(person) for person in page], headers=headers)
+
+
+@api_view(["PATCH", "PUT"], accepts=JSON_OR_MULTIPART)
+def update(request: ApiRequest, pk: int) -> HttpResponse:
+    """PATCH changes the fields sent; PUT sets first_name, last_name and bio, empty when left out.
+
+    The avatar changes only when sent: a file in a multipart body, or `"avatar": null`
+    in a JSON body to go back to the initials.
+    """
+    if pk != request.user.pk:
+        if User.objects.filter(pk=pk, is_active=True).exists():
+            raise ApiError(403, "You can only change your own profile.")
+        raise ApiError(404, "No such user.")
+    data, files = request.data, request.files
+    remove_avatar = False
+    if (request.content_type or "").lower() == "multipart/form-data":
+        check_fields(data, EDITABLE_FIELDS, rejected={"password": PASSWORD_NOT_HERE, "avatar": "Must be a file."})
+    else:
+        if "avatar" in data:
+            if data["avatar"] is not None:
+                raise ApiError(
+                    400,
+                    "Some fields are not valid.",
+                    {"avatar": ["Send null to remove the avatar; upload a new one as multipart/form-data."]},
+                )
+            remove_avatar = True
+            data = {field: value for field, value in data.items() if field != "avatar"}
+        check_fields(data, EDITABLE_FIELDS, rejected={"password": PASSWORD_NOT_HERE})
+    unknown_files = [name for name in files if name != "avatar"]
+    if unknown_files:
+        raise ApiError(
+            400, "Some fields are not valid.", {name: ["This file is not accepted here."] for name in unknown_files}
+        )
+
+    user = request.user
+    if request.method == "PATCH":
+        current = {field: getattr(user, field) for field in EDITABLE_FIELDS}
+        data = {**current, **data}
+    form = ProfileForm({**data, "remove_avatar": remove_avatar}, files, instance=user)
+    if not form.is_valid():
+        return validation_error(form)
+    form.save()
+    return json_response(user_to_dict(user))
+
+
+urlpatterns = [
+    path("users/", register, name="api-register"),
+    path("login/", login, name="api-login"),
+    path("logout/", logout, name="api-logout"),
+    path("users/me/", me, name="api-me"),
+    path("users/all/", directory, name="api-users"),
+    path("users/<int:pk>/", update, name="api-user"),
+    path("users/<int:pk>/profile/", profile, name="api-profile"),
+]
