@@ -36,7 +36,8 @@ def envlist(name: str, default: str) -> list[str]:
 
 
 DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
-SECRET_KEY = os.getenv("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+# An empty SECRET_KEY (a blank line in an env file) counts as unset, not as a key.
+SECRET_KEY = os.getenv("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
 DEBUG = envbool("DEBUG", "true")
 if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
     raise ImproperlyConfigured("Set SECRET_KEY: the development key must not be used with DEBUG off.")
@@ -163,6 +164,11 @@ API_RATE_LIMITS = {
     "login": os.getenv("API_RATE_LIMIT_LOGIN", "10/m"),
 }
 
+# Behind a proxy every request comes from the proxy's address; the client's own is in
+# the header the proxy sets (for example X-Real-IP), which rate limits must count by.
+if client_ip_header := os.getenv("CLIENT_IP_HEADER"):
+    RATELIMIT_IP_META_KEY = "HTTP_" + client_ip_header.upper().replace("-", "_")
+
 # Presence: a person counts as online while their last activity is this recent.
 ONLINE_WINDOW_SECONDS = envint("ONLINE_WINDOW_SECONDS", 300)
 
@@ -197,14 +203,20 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "FlowChat <noreply@localhost>")
 if email_host := os.getenv("EMAIL_HOST"):
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = email_host
-    EMAIL_PORT = envint("EMAIL_PORT", 587)
-    EMAIL_HOST_USER = os.getenv("EMAIL_HOST_USER", "")
-    EMAIL_HOST_PASSWORD = os.getenv("EMAIL_HOST_PASSWORD", "")
-    EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "true")
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": email_host,
+                "port": envint("EMAIL_PORT", 587),
+                "username": os.getenv("EMAIL_HOST_USER", ""),
+                "password": os.getenv("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": envbool("EMAIL_USE_TLS", "true"),
+            },
+        }
+    }
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 
 # Security ---------------------------------------------------------------------------
 
