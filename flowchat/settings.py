@@ -112,8 +112,15 @@ DATABASES = {
     }
 }
 if database_url := os.getenv("DATABASE_URL"):
+    sqlite_options = DATABASES["default"]["OPTIONS"]
     DATABASES["default"] = dj_database_url.parse(database_url, conn_max_age=60, conn_health_checks=True)
-    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}"}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        DATABASES["default"]["OPTIONS"] = sqlite_options
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        sqlite_path = Path(DATABASES["default"]["NAME"])
+        DATABASES["default"]["TEST"] = {"NAME": sqlite_path.with_name(f"test_{sqlite_path.name}")}
+    else:
+        DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Channels and cache -----------------------------------------------------------
