@@ -20,7 +20,7 @@ class ProfileForm(forms.ModelForm):
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}),
         help_text=_("JPEG, PNG, GIF or WebP. It is cropped to a square."),
     )
-    remove_avatar = forms.BooleanField(label=_("Remove my avatar"), required=False)
+    remove_avatar = forms.BooleanField(label=_("Remove my avatar"), label_suffix="", required=False)
 
     class Meta:
         model = User
