@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import uuid
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -38,10 +39,19 @@ class ImageSpec:
 
 
 AVATAR = ImageSpec(size=256, square=True)
+CHAT_PHOTO = ImageSpec(size=256, square=True)
+# A chat picture is kept at most 2048px on its long side, and shown in the chat as a 480px thumbnail.
+PICTURE = ImageSpec(size=2048, square=False)
+THUMBNAIL = ImageSpec(size=480, square=False)
 
 
 def clean_image(upload: UploadedFile, spec: ImageSpec) -> ContentFile:
     """Return the upload re-encoded as WebP, or raise ValidationError saying what is wrong with it."""
+    return clean_images(upload, [spec])[0]
+
+
+def clean_images(upload: UploadedFile, specs: Sequence[ImageSpec]) -> list[ContentFile]:
+    """Decode the upload once and re-encode it as WebP for each spec; ValidationError if it is not fit."""
     max_bytes = settings.UPLOAD_MAX_BYTES
     max_pixels = settings.UPLOAD_MAX_PIXELS
     if upload.size is not None and upload.size > max_bytes:
@@ -86,7 +96,8 @@ def clean_image(upload: UploadedFile, spec: ImageSpec) -> ContentFile:
                 probe.verify()
             with Image.open(io.BytesIO(data), formats=sorted(ACCEPTED_FORMATS)) as image:
                 image.load()
-                picture = _reshape(ImageOps.exif_transpose(image), spec)
+                upright = ImageOps.exif_transpose(image)
+                pictures = [_reshape(upright, spec) for spec in specs]
         except ValidationError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -96,6 +107,10 @@ def clean_image(upload: UploadedFile, spec: ImageSpec) -> ContentFile:
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             # Truncated or corrupt data surfaces as any of these from Pillow's decoders.
             raise not_an_image from exc
+    return [_encode(picture) for picture in pictures]
+
+
+def _encode(picture: Image.Image) -> ContentFile:
     output = io.BytesIO()
     picture.save(output, format="WEBP", quality=85, method=4)
     return ContentFile(output.getvalue(), name=f"{uuid.uuid4().hex}.webp")

@@ -1,0 +1,280 @@
+"""Every change to chats, members and messages that other people see.
+
+Pages, the JSON API and the socket consumers call these functions and nothing
+else writes chats, memberships or messages. Each one validates, writes in one
+transaction, and (with the real-time issue) schedules its broadcasts with
+`transaction.on_commit`, so nobody is told about a change that was rolled back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+
+from .models import MESSAGE_MAX_LENGTH, TITLE_MAX_LENGTH, Chat, Membership, Message, direct_key_for
+
+
+def get_or_create_direct_chat(user: User, other: User) -> tuple[Chat, bool]:
+    """The one direct chat between two people, created on first use; safe under concurrent requests."""
+    if other.pk == user.pk:
+        raise ValidationError(_("You cannot start a chat with yourself."), code="self")
+    if not other.is_active:
+        raise ValidationError(_("This person is not available."), code="inactive")
+    key = direct_key_for(user.pk, other.pk)
+    if chat := Chat.objects.filter(direct_key=key).first():
+        return chat, False
+    try:
+        with transaction.atomic():
+            chat = Chat.objects.create(is_group=False, direct_key=key, created_by=user)
+            Membership.objects.bulk_create([Membership(chat=chat, user=user), Membership(chat=chat, user=other)])
+    except IntegrityError:
+        # Another request created it between our lookup and our insert: theirs is the chat.
+        return Chat.objects.get(direct_key=key), False
+    return chat, True
+
+
+def _clean_title(title: str) -> str:
+    title = " ".join(title.split())
+    if not title:
+        raise ValidationError(_("A group needs a title."), code="required")
+    if len(title) > TITLE_MAX_LENGTH:
+        raise ValidationError(
+            _("A title can be at most %(limit)d characters.") % {"limit": TITLE_MAX_LENGTH}, code="max_length"
+        )
+    return title
+
+
+def _system_line(chat: Chat, kind: str, author: User, subject: User | None = None, text: str = "") -> Message:
+    message = Message.objects.create(chat=chat, author=author, kind=kind, subject=subject, text=text)
+    Chat.objects.filter(pk=chat.pk).update(last_message=message, last_activity_at=message.created_at)
+    chat.last_message, chat.last_activity_at = message, message.created_at
+    return message
+
+
+def create_group(creator: User, title: str, members: Iterable[User] = (), photo: ContentFile | None = None) -> Chat:
+    """A group owned by its creator, with the people they picked."""
+    title = _clean_title(title)
+    others = {member.pk: member for member in members if member.pk != creator.pk and member.is_active}
+    with transaction.atomic():
+        chat = Chat.objects.create(is_group=True, title=title, created_by=creator)
+        if photo is not None:
+            chat.photo.save(photo.name, photo)
+        Membership.objects.bulk_create(
+            [Membership(chat=chat, user=creator, role=Membership.Role.OWNER)]
+            + [Membership(chat=chat, user=member) for member in others.values()]
+        )
+        _system_line(chat, Message.Kind.CREATED, creator)
+        for member in others.values():
+            _system_line(chat, Message.Kind.ADDED, creator, member)
+    return chat
+
+
+def _membership(chat: Chat, user: User) -> Membership:
+    membership = Membership.objects.select_for_update().filter(chat=chat, user=user).first()
+    if membership is None:
+        raise PermissionDenied(_("You are not a member of this chat."))
+    return membership
+
+
+def _require_group(chat: Chat) -> None:
+    if not chat.is_group:
+        raise ValidationError(_("Only a group can do that."), code="not_group")
+
+
+def rename_group(chat: Chat, by: User, title: str) -> Chat:
+    """Any member may rename a group."""
+    _require_group(chat)
+    title = _clean_title(title)
+    with transaction.atomic():
+        _membership(chat, by)
+        if title == chat.title:
+            return chat
+        chat.title = title
+        chat.save(update_fields=["title"])
+        _system_line(chat, Message.Kind.RENAMED, by, text=title)
+    return chat
+
+
+def set_group_photo(chat: Chat, by: User, photo: ContentFile | None) -> Chat:
+    """Any member may change or remove a group's photo."""
+    _require_group(chat)
+    with transaction.atomic():
+        _membership(chat, by)
+        old = chat.photo.name if chat.photo else ""
+        if photo is not None:
+            chat.photo.save(photo.name, photo, save=False)
+        else:
+            chat.photo = ""
+        chat.save(update_fields=["photo"])
+        _system_line(chat, Message.Kind.PHOTO, by)
+        if old:
+            storage = chat.photo.storage
+            transaction.on_commit(lambda: storage.delete(old))
+    return chat
+
+
+def add_member(chat: Chat, by: User, user: User) -> Membership:
+    """Any member may add people to a group."""
+    _require_group(chat)
+    if not user.is_active:
+        raise ValidationError(_("This person is not available."), code="inactive")
+    with transaction.atomic():
+        _membership(chat, by)
+        membership, created = Membership.objects.get_or_create(chat=chat, user=user)
+        if not created:
+            raise ValidationError(
+                _("%(name)s is already a member.") % {"name": user.display_name}, code="already_member"
+            )
+        line = _system_line(chat, Message.Kind.ADDED, by, user)
+        # They start with the history already read: only what comes next is new to them.
+        membership.last_read_message_id = line.pk
+        membership.save(update_fields=["last_read_message_id"])
+    return membership
+
+
+def remove_member(chat: Chat, by: User, user: User) -> None:
+    """The owner removes someone from a group."""
+    _require_group(chat)
+    if user.pk == by.pk:
+        raise ValidationError(_("To leave the group, use Leave."), code="self")
+    with transaction.atomic():
+        if _membership(chat, by).role != Membership.Role.OWNER:
+            raise PermissionDenied(_("Only the owner can remove members."))
+        deleted, _rows = Membership.objects.filter(chat=chat, user=user).delete()
+        if not deleted:
+            raise ValidationError(_("%(name)s is not a member.") % {"name": user.display_name}, code="not_member")
+        _system_line(chat, Message.Kind.REMOVED, by, user)
+
+
+def leave_chat(chat: Chat, user: User) -> None:
+    """Leave a group; if the owner leaves, the longest-standing member becomes the owner."""
+    _require_group(chat)
+    with transaction.atomic():
+        membership = _membership(chat, user)
+        membership.delete()
+        remaining = Membership.objects.filter(chat=chat).order_by("joined_at", "id")
+        if not remaining.exists():
+            chat.delete()
+            return
+        _system_line(chat, Message.Kind.LEFT, user)
+        if membership.role == Membership.Role.OWNER and not remaining.filter(role=Membership.Role.OWNER).exists():
+            heir = remaining.select_related("user").first()
+            heir.role = Membership.Role.OWNER
+            heir.save(update_fields=["role"])
+            _system_line(chat, Message.Kind.OWNER, user, heir.user)
+
+
+def clean_text(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\x00", "").strip()
+    if len(text) > MESSAGE_MAX_LENGTH:
+        raise ValidationError(
+            _("A message can be at most %(limit)d characters (this one has %(count)d).")
+            % {"limit": MESSAGE_MAX_LENGTH, "count": len(text)},
+            code="max_length",
+        )
+    return text
+
+
+def send_message(
+    chat: Chat,
+    author: User,
+    text: str = "",
+    picture: tuple[ContentFile, ContentFile] | None = None,
+    client_id: uuid.UUID | None = None,
+) -> tuple[Message, bool]:
+    """Post a message (text, a picture or both); a repeated client_id returns the original instead.
+
+    `picture` is the (full size, thumbnail) pair made by `flowchat.images.clean_images`.
+    """
+    text = clean_text(text)
+    if not text and picture is None:
+        raise ValidationError(_("Write something or attach a picture."), code="empty")
+    if client_id is not None:
+        existing = Message.objects.filter(author=author, client_id=client_id).first()
+        if existing is not None:
+            if existing.chat_id != chat.pk:
+                raise ValidationError(_("This message id was already used in another chat."), code="client_id")
+            return existing, False
+    try:
+        with transaction.atomic():
+            membership = _membership(chat, author)
+            message = Message(chat=chat, author=author, text=text, client_id=client_id)
+            if picture is not None:
+                full, thumbnail = picture
+                message.image.save(full.name, full, save=False)
+                message.thumbnail.save(thumbnail.name, thumbnail, save=False)
+            message.save()
+            Chat.objects.filter(pk=chat.pk).update(last_message=message, last_activity_at=message.created_at)
+            # Your own message is read by you.
+            membership.last_read_message_id = message.pk
+            membership.save(update_fields=["last_read_message_id"])
+    except IntegrityError:
+        # A concurrent retry with the same client_id won the race.
+        if client_id is None:
+            raise
+        return Message.objects.get(author=author, client_id=client_id), False
+    return message, True
+
+
+def _own_message(message: Message, by: User) -> None:
+    if message.author_id != by.pk or message.kind != Message.Kind.TEXT:
+        raise PermissionDenied(_("You can only change your own messages."))
+    if message.is_deleted:
+        raise ValidationError(_("This message was deleted."), code="deleted")
+
+
+def edit_message(message: Message, by: User, text: str) -> Message:
+    """The author changes the text; the message is marked edited."""
+    _own_message(message, by)
+    text = clean_text(text)
+    if not text and not message.image:
+        raise ValidationError(_("A message cannot be empty. Delete it instead."), code="empty")
+    with transaction.atomic():
+        _membership(message.chat, by)
+        if text == message.text:
+            return message
+        message.text = text
+        message.edited_at = timezone.now()
+        message.save(update_fields=["text", "edited_at"])
+    return message
+
+
+def delete_message(message: Message, by: User) -> Message:
+    """The author deletes a message: its text and picture are gone; a "message deleted" line stays."""
+    _own_message(message, by)
+    with transaction.atomic():
+        _membership(message.chat, by)
+        files = [field.name for field in (message.image, message.thumbnail) if field]
+        message.text = ""
+        message.image = message.thumbnail = ""
+        message.image_width = message.image_height = None
+        message.deleted_at = timezone.now()
+        message.save(update_fields=["text", "image", "thumbnail", "image_width", "image_height", "deleted_at"])
+        if files:
+            storage = message.image.storage
+            transaction.on_commit(lambda: [storage.delete(name) for name in files])
+    return message
+
+
+def mark_read(chat: Chat, user: User, up_to: int | None = None) -> int | None:
+    """Move the reader's position forward to `up_to` (or the newest message); it never moves back."""
+    messages = Message.objects.filter(chat=chat)
+    if up_to is not None:
+        messages = messages.filter(id__lte=up_to)
+    newest = messages.order_by("-id").values_list("id", flat=True).first()
+    if newest is None:
+        return None
+    updated = (
+        Membership.objects.filter(chat=chat, user=user)
+        .exclude(last_read_message_id__gte=newest)
+        .update(last_read_message_id=newest)
+    )
+    return newest if updated else None

@@ -1,0 +1,240 @@
+"""Chats, their members and their messages.
+
+Writes go through `conversations.actions`; this module holds the data and the
+read-side querysets (the access rule is `Chat.objects.for_user`).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from flowchat.images import random_name
+
+MESSAGE_MAX_LENGTH = 10_000
+TITLE_MAX_LENGTH = 100
+
+
+def chat_photo_path(instance: Chat, filename: str) -> str:
+    return random_name("chat-photos", filename)
+
+
+def message_image_path(instance: Message, filename: str) -> str:
+    return random_name("pictures", filename)
+
+
+def direct_key_for(first_id: int, second_id: int) -> str:
+    """The one key a pair of people's direct chat has, whichever of them starts it."""
+    low, high = sorted((first_id, second_id))
+    return f"{low}:{high}"
+
+
+class ChatQuerySet(models.QuerySet["Chat"]):
+    def for_user(self, user) -> ChatQuerySet:
+        """The access rule: the chats this person is a member of. Everything else is a 404."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(memberships__user=user)
+
+    def with_list_details(self, user) -> ChatQuerySet:
+        """Everything the chat list shows, in a fixed number of queries whatever the number of chats."""
+        my_read_position = Membership.objects.filter(chat=OuterRef("pk"), user=user).values("last_read_message_id")
+        unread = (
+            Message.objects.filter(chat=OuterRef("pk"), kind=Message.Kind.TEXT, deleted_at__isnull=True)
+            .exclude(author=user)
+            .filter(id__gt=OuterRef("read_position"))
+            .order_by()
+            .values("chat")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
+        return (
+            self.for_user(user)
+            .annotate(read_position=Coalesce(Subquery(my_read_position[:1]), 0))
+            .annotate(unread_count=Coalesce(Subquery(unread[:1]), 0))
+            .select_related("last_message", "last_message__author", "last_message__subject")
+            .prefetch_related(
+                models.Prefetch(
+                    "memberships",
+                    queryset=Membership.objects.select_related("user").order_by("joined_at", "id"),
+                )
+            )
+            .order_by("-last_activity_at", "-id")
+        )
+
+
+class Chat(models.Model):
+    is_group = models.BooleanField(_("group"), default=False)
+    title = models.CharField(_("title"), max_length=TITLE_MAX_LENGTH, blank=True)
+    photo = models.ImageField(_("photo"), upload_to=chat_photo_path, blank=True)
+    # "<low id>:<high id>" for a direct chat, unique, so two racing requests cannot make two.
+    direct_key = models.CharField(max_length=41, unique=True, null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Denormalised so the chat list needs no per-chat query.
+    last_message = models.ForeignKey(
+        "Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    last_activity_at = models.DateTimeField(default=timezone.now, editable=False)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="chats")
+
+    objects = ChatQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("chat")
+        verbose_name_plural = _("chats")
+        indexes = [models.Index(fields=["-last_activity_at", "-id"], name="chat_activity_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_group=True, direct_key__isnull=True) | Q(is_group=False, direct_key__isnull=False),
+                name="chat_direct_key_iff_direct",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or f"#{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("chat", args=[self.pk])
+
+    def other_member(self, viewer) -> settings.AUTH_USER_MODEL | None:
+        """The person on the other side of a direct chat (from prefetched memberships when present)."""
+        for membership in self.memberships.all():
+            if membership.user_id != viewer.pk:
+                return membership.user
+        return None
+
+    def display_name_for(self, viewer) -> str:
+        if self.is_group:
+            return self.title
+        other = self.other_member(viewer)
+        return other.display_name if other else viewer.display_name
+
+    def display_photo_for(self, viewer) -> str:
+        if self.is_group:
+            return self.photo.url if self.photo else reverse("chat_initials", args=[self.pk])
+        other = self.other_member(viewer)
+        return (other or viewer).avatar_url
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", _("Owner")
+        MEMBER = "member", _("Member")
+
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=10, choices=Role, default=Role.MEMBER)
+    joined_at = models.DateTimeField(_("joined"), default=timezone.now)
+    # Messages up to this id are read; it gives unread counts and read receipts.
+    last_read_message_id = models.BigIntegerField(null=True, blank=True)
+    muted = models.BooleanField(_("muted"), default=False)
+
+    class Meta:
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+        constraints = [models.UniqueConstraint(fields=["chat", "user"], name="membership_unique")]
+        indexes = [models.Index(fields=["user", "chat"], name="membership_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.chat}"
+
+
+class MessageQuerySet(models.QuerySet["Message"]):
+    def with_people(self) -> MessageQuerySet:
+        return self.select_related("author", "subject")
+
+
+class Message(models.Model):
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Message")
+        # System lines: what happened to the group, rendered in the reader's language.
+        CREATED = "created", _("Group created")
+        ADDED = "added", _("Member added")
+        REMOVED = "removed", _("Member removed")
+        LEFT = "left", _("Member left")
+        RENAMED = "renamed", _("Group renamed")
+        PHOTO = "photo", _("Group photo changed")
+        OWNER = "owner", _("Owner changed")
+
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="messages")
+    kind = models.CharField(max_length=10, choices=Kind, default=Kind.TEXT)
+    # The person a system line is about ("Alice added *Bob*").
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    text = models.TextField(_("text"), max_length=MESSAGE_MAX_LENGTH, blank=True)
+    image = models.ImageField(
+        _("picture"), upload_to=message_image_path, blank=True, width_field="image_width", height_field="image_height"
+    )
+    thumbnail = models.ImageField(upload_to=message_image_path, blank=True, editable=False)
+    image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("sent"), default=timezone.now)
+    edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
+    # A retried send carries the same client_id and gets the original message back.
+    client_id = models.UUIDField(null=True, blank=True, editable=False)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["id"]
+        indexes = [models.Index(fields=["chat", "id"], name="message_chat_id_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["author", "client_id"], condition=Q(client_id__isnull=False), name="message_client_id_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.author}: {self.text[:40]}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def is_system(self) -> bool:
+        return self.kind != self.Kind.TEXT
+
+    def system_text(self) -> str:
+        """A system line in the reader's language ("Alice added Bob"); needs author and subject loaded."""
+        names = {
+            "actor": self.author.display_name if self.author else gettext("Someone"),
+            "subject": self.subject.display_name if self.subject else gettext("someone"),
+            "title": self.text,
+        }
+        templates = {
+            self.Kind.CREATED: gettext("%(actor)s created the group"),
+            self.Kind.ADDED: gettext("%(actor)s added %(subject)s"),
+            self.Kind.REMOVED: gettext("%(actor)s removed %(subject)s"),
+            self.Kind.LEFT: gettext("%(actor)s left"),
+            self.Kind.RENAMED: gettext("%(actor)s renamed the group to “%(title)s”"),
+            self.Kind.PHOTO: gettext("%(actor)s changed the group photo"),
+            self.Kind.OWNER: gettext("%(subject)s is now the owner"),
+        }
+        return templates.get(self.kind, self.text) % names
+
+    def preview(self) -> str:
+        """What the chat list shows for this message."""
+        if self.is_system:
+            return self.system_text()
+        if self.is_deleted:
+            return gettext("Message deleted")
+        if self.text:
+            return self.text[:200]
+        if self.image:
+            return gettext("Photo")
+        return ""
