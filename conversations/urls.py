@@ -1,7 +1,24 @@
 from django.urls import path
 
-from . import views
+from . import group_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("chats/<int:pk>/", views.chat, name="chat"),
+    path("chats/<int:pk>/messages/", views.send, name="send_message"),
+    path("chats/<int:pk>/messages/<int:message_pk>/edit/", views.edit, name="edit_message"),
+    path("chats/<int:pk>/messages/<int:message_pk>/delete/", views.delete, name="delete_message"),
+    path("chats/<int:pk>/read/", views.read, name="mark_read"),
+    path("chats/<int:pk>/initials.svg", views.chat_initials, name="chat_initials"),
+    path("media/pictures/<str:name>", views.picture_file, name="picture_file"),
+    path("media/chat-photos/<str:name>", views.chat_photo_file, name="chat_photo_file"),
+    path("people/", group_views.people, name="people"),
+    path("chats/direct/", group_views.start_direct_chat, name="start_direct_chat"),
+    path("chats/new-group/", group_views.create_group, name="create_group"),
+    path("chats/<int:pk>/settings/", group_views.group_settings, name="group_settings"),
+    path("chats/<int:pk>/rename/", group_views.rename, name="rename_group"),
+    path("chats/<int:pk>/photo/", group_views.photo, name="group_photo"),
+    path("chats/<int:pk>/members/", group_views.add_member, name="add_member"),
+    path("chats/<int:pk>/members/<int:user_pk>/remove/", group_views.remove_member, name="remove_member"),
+    path("chats/<int:pk>/leave/", group_views.leave, name="leave_chat"),
 ]
