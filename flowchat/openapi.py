@@ -359,6 +359,500 @@ PATHS |= {
 }
 
 
+# Chats and messages: conversations/api.py ------------------------------------------
+
+CHATS = "Chats"
+MESSAGES = "Messages"
+# Kept equal to conversations.models (checked by conversations/tests/test_api.py).
+MESSAGE_MAX_LENGTH = 10_000
+TITLE_MAX_LENGTH = 100
+MESSAGE_KINDS = ["text", "created", "added", "removed", "left", "renamed", "photo", "owner"]
+PICTURE_TYPES = "image/jpeg, image/png, image/gif, image/webp"
+
+
+def no_content(description: str) -> Schema:
+    return {"description": description}
+
+
+def nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+ID_VALUE: Schema = {
+    "description": "An id: a JSON number, or a string of its digits (as the original API took it).",
+    "oneOf": [
+        {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+        {"type": "string", "pattern": "^[0-9]{1,19}$"},
+    ],
+}
+TIME = {"type": "string", "format": "date-time"}
+OPTIONAL_TIME = {"type": ["string", "null"], "format": "date-time"}
+PICTURE_URL = {
+    "type": ["string", "null"],
+    "format": "uri-reference",
+    "description": "A URL relative to the site, served only to the chat's members; null when there is none.",
+}
+CLIENT_ID = {
+    "type": ["string", "null"],
+    "format": "uuid",
+    "description": "Your own id for this message, unique per author: sending again with the same one "
+    "returns the original message (200) instead of posting twice.",
+}
+UPLOAD = {"type": "string", "contentMediaType": "application/octet-stream"}
+
+SCHEMAS |= {
+    "Chat": {
+        "type": "object",
+        "required": [
+            "id",
+            "title",
+            "is_group",
+            "members",
+            "display_name",
+            "display_photo",
+            "created_at",
+            "display_time",
+            "last_message",
+            "unread_count",
+        ],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "integer"},
+            "title": {
+                "type": ["string", "null"],
+                "description": "The group's title; null for a direct chat.",
+            },
+            "is_group": {"type": "boolean"},
+            "members": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "description": "Member user ids, in the order they joined.",
+            },
+            "display_name": {
+                "type": "string",
+                "description": "The other person's name for a direct chat, the title for a group.",
+            },
+            "display_photo": {
+                "type": "string",
+                "format": "uri-reference",
+                "description": "The other person's avatar for a direct chat; the group's photo, or a generated "
+                "initials image, for a group.",
+            },
+            "created_at": TIME,
+            "display_time": {**TIME, "description": "When the last message was sent; created_at when none was."},
+            "last_message": {
+                "type": ["string", "null"],
+                "description": "A preview of the last message in the caller's language: its text (up to 200 "
+                "characters), “Photo”, “Message deleted”, or a system line; null when there is none.",
+            },
+            "unread_count": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Others' messages after your read position (system lines and deleted messages "
+                "do not count).",
+            },
+        },
+    },
+    "Message": {
+        "type": "object",
+        "required": [
+            "id",
+            "author",
+            "chat",
+            "text",
+            "image",
+            "thumbnail",
+            "created_at",
+            "edited_at",
+            "deleted_at",
+            "is_read",
+            "kind",
+            "system_text",
+        ],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "integer", "description": "Grows with time within and across chats."},
+            "author": {
+                **nullable(ref("UserListItem")),
+                "description": "Who wrote it (or did what a system line says); null if their account is gone.",
+            },
+            "chat": {"type": "integer"},
+            "text": {
+                "type": "string",
+                "description": "Empty for a deleted message and for a picture sent without text. For a "
+                "`renamed` system line, the new title; for other system lines, empty.",
+            },
+            "image": PICTURE_URL,
+            "thumbnail": {**PICTURE_URL, "description": "The picture at most 480 px on its long side."},
+            "created_at": TIME,
+            "edited_at": {**OPTIONAL_TIME, "description": "Set by the server when the author changes the text."},
+            "deleted_at": {
+                **OPTIONAL_TIME,
+                "description": "Set when the author deleted it; its text and picture are then gone.",
+            },
+            "is_read": {
+                "type": "boolean",
+                "description": "Every member but the author has read up to this message; false when nobody "
+                "else is in the chat.",
+            },
+            "kind": {
+                "enum": MESSAGE_KINDS,
+                "description": "`text` for what people write; anything else is a system line about the group.",
+            },
+            "system_text": {
+                "type": ["string", "null"],
+                "description": "A system line in the caller's language (“Alice added Bob”); null for `text`.",
+            },
+        },
+    },
+    "Member": {
+        "type": "object",
+        "required": ["id", "username", "avatar", "role", "last_read_message_id"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "integer"},
+            "username": {"type": "string"},
+            "avatar": {"type": "string", "format": "uri-reference"},
+            "role": {"enum": ["owner", "member"]},
+            "last_read_message_id": {
+                "type": ["integer", "null"],
+                "description": "They have read every message up to this id (read receipts).",
+            },
+        },
+    },
+    "DirectChatRequest": {
+        "type": "object",
+        "required": ["user_id"],
+        "additionalProperties": False,
+        "properties": {"user_id": {**ID_VALUE, "description": "The other person. " + ID_VALUE["description"]}},
+    },
+    "NewGroup": {
+        "type": "object",
+        "required": ["title"],
+        "additionalProperties": False,
+        "properties": {
+            "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX_LENGTH},
+            "members": {
+                "type": "array",
+                "items": ID_VALUE,
+                "description": "Active people to add besides you (you are the owner). Unknown or inactive ids "
+                "are refused.",
+            },
+        },
+    },
+    "ChatChanges": {
+        "type": "object",
+        "description": "Groups only. Send either or both; a member may change them.",
+        "additionalProperties": False,
+        "properties": {
+            "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX_LENGTH},
+            "photo": {"type": "null", "description": "null removes the photo (back to initials)."},
+        },
+    },
+    "ChatChangesUpload": {
+        "type": "object",
+        "description": "The same as ChatChanges, with a new photo.",
+        "additionalProperties": False,
+        "properties": {
+            "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX_LENGTH},
+            "photo": {
+                **UPLOAD,
+                "description": "A JPEG, PNG, GIF or WebP picture within the upload limits; it is cropped to a "
+                "square and re-encoded.",
+            },
+        },
+    },
+    "NewMessage": {
+        "type": "object",
+        "required": ["chat", "text"],
+        "additionalProperties": False,
+        "properties": {
+            "chat": {**ID_VALUE, "description": "A chat you are a member of."},
+            "text": {
+                "type": "string",
+                "maxLength": MESSAGE_MAX_LENGTH,
+                "description": "Not empty (leading and trailing blanks are dropped).",
+            },
+            "client_id": CLIENT_ID,
+        },
+    },
+    "NewMessageUpload": {
+        "type": "object",
+        "required": ["chat", "image"],
+        "additionalProperties": False,
+        "description": "A message with a picture, and text if you like.",
+        "properties": {
+            "chat": {"type": "string", "pattern": "^[0-9]{1,19}$"},
+            "text": {"type": "string", "maxLength": MESSAGE_MAX_LENGTH},
+            "client_id": {**CLIENT_ID, "type": "string"},
+            "image": {
+                **UPLOAD,
+                "description": "A JPEG, PNG, GIF or WebP picture within the upload limits; it is re-encoded "
+                "without its metadata, at most 2048 px on its long side.",
+            },
+        },
+    },
+    "MessageChanges": {
+        "type": "object",
+        "required": ["text"],
+        "additionalProperties": False,
+        "description": "Only the text can change; any other field (`chat` included) is refused with 400.",
+        "properties": {"text": {"type": "string", "minLength": 1, "maxLength": MESSAGE_MAX_LENGTH}},
+    },
+    "NewMember": {
+        "type": "object",
+        "required": ["user_id"],
+        "additionalProperties": False,
+        "properties": {"user_id": {**ID_VALUE, "description": "An active person who is not yet a member."}},
+    },
+    "ReadMarker": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "up_to": {
+                "anyOf": [ID_VALUE, {"type": "null"}],
+                "description": "The last message you have read; left out or null, the newest one.",
+            },
+        },
+    },
+    "ReadPosition": {
+        "type": "object",
+        "required": ["last_read_message_id"],
+        "additionalProperties": False,
+        "properties": {
+            "last_read_message_id": {
+                "type": ["integer", "null"],
+                "description": "Your read position now (null while the chat has no messages).",
+            },
+        },
+    },
+}
+
+PARAMETERS |= {
+    "ChatId": {"name": "pk", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}},
+    "MessageId": {"name": "pk", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}},
+    "MemberId": {
+        "name": "user_id",
+        "in": "path",
+        "required": True,
+        "description": "The member's user id.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "Before": {
+        "name": "before",
+        "in": "query",
+        "description": "Only messages older than this message id: the newest `limit` of them (scrolling back).",
+        "schema": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999},
+    },
+    "After": {
+        "name": "after",
+        "in": "query",
+        "description": "Only messages newer than this message id: the oldest `limit` of them (catching up "
+        "after a dropped connection). Not with `before`.",
+        "schema": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999},
+    },
+}
+
+NOT_A_MEMBER = "A chat you are not a member of answers 404, exactly like one that does not exist."
+MESSAGE_BODY = {
+    **json_content(ref("NewMessage")),
+    "multipart/form-data": {"schema": ref("NewMessageUpload"), "encoding": {"image": {"contentType": PICTURE_TYPES}}},
+}
+CHAT_CHANGES_BODY = {
+    **json_content(ref("ChatChanges")),
+    "multipart/form-data": {"schema": ref("ChatChangesUpload"), "encoding": {"photo": {"contentType": PICTURE_TYPES}}},
+}
+CHAT_ANSWER = answer("The chat as you see it.", ref("Chat"))
+MESSAGE_ANSWER = answer("The message.", ref("Message"))
+NEXT_PAGE = header('`<url>; rel="next"` (RFC 8288) when there are more in the direction you page.', required=False)
+
+
+def _optional_body(operation: Schema) -> Schema:
+    operation["requestBody"]["required"] = False
+    return operation
+
+
+PATHS |= {
+    "/api/chats/": {
+        "get": operation(
+            operation_id="listChats",
+            summary="Your chats, most recent activity first",
+            tag=CHATS,
+            responses={200: answer("Every chat you are a member of.", {"type": "array", "items": ref("Chat")})},
+        ),
+        "post": operation(
+            operation_id="createGroup",
+            summary="Create a group",
+            description="You are its owner. Set its photo afterwards with PATCH /api/chats/{pk}/.",
+            tag=CHATS,
+            body=json_content(ref("NewGroup")),
+            responses={201: answer("The new group.", ref("Chat"))},
+        ),
+    },
+    "/api/chats/get_or_create/": {
+        "post": operation(
+            operation_id="getOrCreateDirectChat",
+            summary="The direct chat with someone",
+            description="The same chat every time, whichever of the two asks; created on first use. "
+            "Refused (400) for yourself; 404 for an unknown or deactivated person.",
+            tag=CHATS,
+            body=json_content(ref("DirectChatRequest")),
+            responses={
+                200: answer("The chat you already had.", ref("Chat")),
+                201: answer("The chat, just created.", ref("Chat")),
+            },
+            errors=[404],
+        ),
+    },
+    "/api/chats/{pk}/": {
+        "parameters": [_param("ChatId")],
+        "get": operation(
+            operation_id="getChat",
+            summary="One of your chats",
+            description=NOT_A_MEMBER,
+            tag=CHATS,
+            responses={200: CHAT_ANSWER},
+            errors=[404],
+        ),
+        "patch": operation(
+            operation_id="updateChat",
+            summary="Rename a group, or set or remove its photo",
+            description="Any member may. Each change adds a system line to the chat. A direct chat "
+            "cannot be changed (400). " + NOT_A_MEMBER,
+            tag=CHATS,
+            body=CHAT_CHANGES_BODY,
+            responses={200: CHAT_ANSWER},
+            errors=[404],
+        ),
+    },
+    "/api/chats/{pk}/get_messages/": {
+        "parameters": [_param("ChatId")],
+        "get": operation(
+            operation_id="listMessages",
+            summary="A page of a chat's messages, oldest first",
+            description="Without a cursor, the newest `limit` messages. Keyset paging: follow the Link "
+            "header, or pass the first message's id as `before` to scroll back and the last one's as "
+            "`after` to catch up. " + NOT_A_MEMBER,
+            tag=MESSAGES,
+            parameters=[_param("Before"), _param("After"), _param("Limit")],
+            responses={
+                200: answer(
+                    "Up to `limit` messages, oldest first.",
+                    {"type": "array", "items": ref("Message")},
+                    headers={"Link": NEXT_PAGE},
+                ),
+            },
+            errors=[400, 404],
+        ),
+    },
+    "/api/chats/{pk}/members/": {
+        "parameters": [_param("ChatId")],
+        "get": operation(
+            operation_id="listMembers",
+            summary="A chat's members, in the order they joined",
+            description=NOT_A_MEMBER,
+            tag=CHATS,
+            responses={200: answer("The members.", {"type": "array", "items": ref("Member")})},
+            errors=[404],
+        ),
+        "post": operation(
+            operation_id="addMember",
+            summary="Add someone to a group",
+            description="Any member may. They start with the history marked read. 404 for an unknown or "
+            "deactivated person; 400 for a direct chat or someone already in the group.",
+            tag=CHATS,
+            body=json_content(ref("NewMember")),
+            responses={201: answer("The new member.", ref("Member"))},
+            errors=[404],
+        ),
+    },
+    "/api/chats/{pk}/members/{user_id}/": {
+        "parameters": [_param("ChatId"), _param("MemberId")],
+        "delete": operation(
+            operation_id="removeMember",
+            summary="Remove someone from a group",
+            description="Only the owner may (403 otherwise). Removing yourself is refused (400): leave "
+            "instead. 404 when that person is not a member.",
+            tag=CHATS,
+            responses={204: no_content("They are no longer a member.")},
+            errors=[400, 403, 404],
+        ),
+    },
+    "/api/chats/{pk}/leave/": {
+        "parameters": [_param("ChatId")],
+        "post": operation(
+            operation_id="leaveChat",
+            summary="Leave a group",
+            description="When the owner leaves, the longest-standing member becomes the owner; when the "
+            "last member leaves, the group is gone. A direct chat cannot be left (400).",
+            tag=CHATS,
+            responses={204: no_content("You are no longer a member.")},
+            errors=[400, 404],
+        ),
+    },
+    "/api/chats/{pk}/read/": {
+        "parameters": [_param("ChatId")],
+        "post": _optional_body(
+            operation(
+                operation_id="markRead",
+                summary="Mark messages read",
+                description="Moves your read position forward to `up_to`, or to the newest message when "
+                "the body is left out; it never moves back. " + NOT_A_MEMBER,
+                tag=CHATS,
+                body=json_content(ref("ReadMarker")),
+                responses={200: answer("Your read position.", ref("ReadPosition"))},
+                errors=[404],
+            )
+        ),
+    },
+    "/api/messages/": {
+        "post": operation(
+            operation_id="sendMessage",
+            summary="Send a message",
+            description="Text as JSON, or a picture (with text if you like) as multipart/form-data. "
+            "Members only: " + NOT_A_MEMBER,
+            tag=MESSAGES,
+            body=MESSAGE_BODY,
+            responses={
+                201: answer("The message, sent.", ref("Message")),
+                200: answer("The message sent earlier with this client_id; nothing new was sent.", ref("Message")),
+            },
+            errors=[404],
+        ),
+    },
+    "/api/messages/{pk}/": {
+        "parameters": [_param("MessageId")],
+        "get": operation(
+            operation_id="getMessage",
+            summary="One message",
+            description="A message in a chat you are not a member of answers 404.",
+            tag=MESSAGES,
+            responses={200: MESSAGE_ANSWER},
+            errors=[404],
+        ),
+        "patch": operation(
+            operation_id="editMessage",
+            summary="Change the text of your message",
+            description="The author only (403 for other members); sets edited_at when the text changes. "
+            "A deleted message cannot be changed (400).",
+            tag=MESSAGES,
+            body=json_content(ref("MessageChanges")),
+            responses={200: MESSAGE_ANSWER},
+            errors=[403, 404],
+        ),
+        "delete": operation(
+            operation_id="deleteMessage",
+            summary="Delete your message",
+            description="The author only (403 for other members). Its text and picture are gone; the "
+            "message stays as “Message deleted” with deleted_at set. Deleting it again answers 204 too.",
+            tag=MESSAGES,
+            responses={204: no_content("Deleted.")},
+            errors=[403, 404],
+        ),
+    },
+}
+
+
 # This document ----------------------------------------------------------------------
 
 PATHS |= {
@@ -387,7 +881,7 @@ def document() -> Schema:
                 "method a path does not list answers 405 with an Allow header."
             ),
         },
-        "tags": [{"name": PEOPLE}, {"name": "Meta"}],
+        "tags": [{"name": PEOPLE}, {"name": CHATS}, {"name": MESSAGES}, {"name": "Meta"}],
         "security": [{"token": []}],
         "paths": PATHS,
         "components": {

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("conversations.urls")),
     path("api/schema/", openapi.schema, name="api-schema"),
     path("api/", include("accounts.api")),
+    path("api/", include("conversations.api")),
     # Last: anything else under /api/ is a JSON 404, even with DEBUG on.
     re_path(r"^api(?:/.*)?$", api.not_found),
 ]

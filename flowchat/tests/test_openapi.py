@@ -1,8 +1,8 @@
 """The OpenAPI document is valid, and the real endpoints answer exactly as it says.
 
-`SchemaCheckingClient` checks every answer it receives against the document: the
-path, method and status must be documented, the body must match the schema and the
-required headers must be there. The API tests in accounts/ use it too.
+`SchemaCheckingClient` (flowchat/testing.py) checks every answer it receives against
+the document; the tours below visit every documented operation and status with it.
+The API tests in accounts/ and conversations/ use it too.
 """
 
 from __future__ import annotations
@@ -10,109 +10,21 @@ from __future__ import annotations
 import io
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
-from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from PIL import Image
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from accounts.models import ApiToken
 from conftest import PASSWORD
-from flowchat import openapi
+from flowchat.testing import DOCUMENT, SchemaCheckingClient, documented_answers
 
-DOCUMENT = openapi.document()
-DOCUMENT_URI = "urn:flowchat:openapi"
-REGISTRY = Registry().with_resource(DOCUMENT_URI, Resource.from_contents(DOCUMENT, default_specification=DRAFT202012))
-METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-
-
-def _pointer(*parts: str) -> str:
-    return "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in parts)
-
-
-def _lookup(pointer: str) -> Any:
-    node: Any = DOCUMENT
-    for part in pointer.split("/")[1:]:
-        node = node[part.replace("~1", "/").replace("~0", "~")]
-    return node
-
-
-def _follow(pointer: str) -> tuple[str, dict[str, Any]]:
-    node = _lookup(pointer)
-    while "$ref" in node:
-        pointer = node["$ref"].removeprefix("#")
-        node = _lookup(pointer)
-    return pointer, node
-
-
-def _template(path: str) -> str | None:
-    """The documented path template for a request path; literal paths win over templated ones."""
-    if path in DOCUMENT["paths"]:
-        return path
-    for template, item in DOCUMENT["paths"].items():
-        pattern = re.escape(template)
-        for parameter in item.get("parameters", []):
-            parameter = _follow(parameter["$ref"].removeprefix("#"))[1] if "$ref" in parameter else parameter
-            value = "[0-9]+" if parameter["schema"].get("type") == "integer" else "[^/]+"
-            pattern = pattern.replace(re.escape("{" + parameter["name"] + "}"), value)
-        if re.fullmatch(pattern, path):
-            return template
-    return None
-
-
-def check_response(method: str, path: str, response: Any) -> None:
-    """Fail unless `response` is what the document says `method path` may answer."""
-    template = _template(path)
-    method = method.lower()
-    if template is None:
-        # Outside the document every path is a JSON 404 (see the document's description).
-        assert response.status_code == 404, f"{method} {path} is undocumented but answered {response.status_code}"
-        response_pointer = "/components/responses/NotFound"
-    elif method not in DOCUMENT["paths"][template]:
-        assert response.status_code == 405, f"{method} {template} is undocumented but answered {response.status_code}"
-        response_pointer = "/components/responses/MethodNotAllowed"
-    else:
-        responses = DOCUMENT["paths"][template][method]["responses"]
-        status = str(response.status_code)
-        assert status in responses, f"{method.upper()} {template} answered {status}, documented: {sorted(responses)}"
-        response_pointer = _pointer("paths", template, method, "responses", status)
-    response_pointer, documented = _follow(response_pointer)
-    for name in documented.get("headers", {}):
-        if _follow(response_pointer + _pointer("headers", name))[1].get("required"):
-            assert response.has_header(name), f"{method.upper()} {path} {response.status_code} lacks {name}"
-    assert response["Content-Type"] == "application/json", response["Content-Type"]
-    assert set(documented["content"]) == {"application/json"}
-    body = json.loads(response.content)
-    schema_pointer = response_pointer + _pointer("content", "application/json", "schema")
-    validator = Draft202012Validator(
-        {"$ref": f"{DOCUMENT_URI}#{schema_pointer}"},
-        registry=REGISTRY,
-        format_checker=Draft202012Validator.FORMAT_CHECKER,
-    )
-    problems = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(body)]
-    assert not problems, f"{method.upper()} {path} {response.status_code} does not match the document: {problems}"
-
-
-class SchemaCheckingClient(Client):
-    """A test Client that checks every /api/ answer against the OpenAPI document."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.seen: set[tuple[str, str, str]] = set()
-
-    def request(self, **request: Any) -> Any:
-        response = super().request(**request)
-        method, path = request["REQUEST_METHOD"], request["PATH_INFO"]
-        if path.startswith("/api/"):
-            check_response(method, path, response)
-            self.seen.add((_template(path) or "", method.lower(), str(response.status_code)))
-        return response
+__all__ = ["SchemaCheckingClient"]  # accounts/tests/test_api.py imports it from here
 
 
 def tiny_png() -> io.BytesIO:
@@ -156,8 +68,8 @@ def test_every_path_in_the_urlconf_is_documented():
     assert api_routes == set(DOCUMENT["paths"])
 
 
-def test_every_documented_answer_is_what_the_endpoints_really_send(alice, bob, carol, settings):
-    """A tour of every documented operation and status (but 500), each answer checked against the schema."""
+def test_every_documented_people_answer_is_what_the_endpoints_really_send(alice, bob, carol, settings):
+    """A tour of every documented people operation and status (but 500), each checked against the schema."""
     settings.API_RATE_LIMITS = {"register": "1000/h", "login": "1000/h"}
     api = SchemaCheckingClient()
     as_json = {"content_type": "application/json"}
@@ -223,15 +135,133 @@ def test_every_documented_answer_is_what_the_endpoints_really_send(alice, bob, c
     api.post("/api/logout/", **auth)
     api.post("/api/logout/", **auth)
 
-    documented = {
-        (template, method, status)
+    assert documented_answers({"People", "Meta"}) - api.seen == set()
+
+
+def test_every_documented_chat_and_message_answer_is_what_the_endpoints_really_send(alice, bob, carol, settings):
+    """A tour of every documented chats and messages operation and status (but 500), checked against the schema."""
+    api = SchemaCheckingClient()
+    as_json = {"content_type": "application/json"}
+    as_text = {"content_type": "text/plain"}
+    auth = {"HTTP_AUTHORIZATION": f"Token {ApiToken.objects.issue(alice)[1]}"}
+    as_bob = {"HTTP_AUTHORIZATION": f"Token {ApiToken.objects.issue(bob)[1]}"}
+    as_carol = {"HTTP_AUTHORIZATION": f"Token {ApiToken.objects.issue(carol)[1]}"}
+
+    # Direct chats
+    direct = api.post("/api/chats/get_or_create/", {"user_id": bob.pk}, **as_json, **auth).json()["id"]
+    api.post("/api/chats/get_or_create/", {"user_id": str(bob.pk)}, **as_json, **auth)
+    api.post("/api/chats/get_or_create/", {"user_id": "abc"}, **as_json, **auth)
+    api.post("/api/chats/get_or_create/", {"user_id": 999999}, **as_json, **auth)
+    api.post("/api/chats/get_or_create/", "user_id=2", **as_text, **auth)
+    api.post("/api/chats/get_or_create/", {"user_id": bob.pk}, **as_json)
+
+    # Groups
+    group = api.post("/api/chats/", {"title": "Climbing", "members": [bob.pk]}, **as_json, **auth).json()["id"]
+    api.post("/api/chats/", {"title": ""}, **as_json, **auth)
+    api.post("/api/chats/", "title=x", **as_text, **auth)
+    api.post("/api/chats/", {"title": "x"}, **as_json)
+    api.get("/api/chats/", **auth)
+    api.get("/api/chats/")
+    api.get(f"/api/chats/{group}/", **auth)
+    api.get(f"/api/chats/{group}/", **as_carol)
+    api.get(f"/api/chats/{group}/")
+    api.patch(f"/api/chats/{group}/", {"title": "Bouldering"}, **as_json, **auth)
+    photo = Client()._encode_data({"photo": tiny_png()}, "multipart/form-data; boundary=BoUnDaRy")
+    api.patch(f"/api/chats/{group}/", photo, content_type="multipart/form-data; boundary=BoUnDaRy", **auth)
+    api.patch(f"/api/chats/{group}/", {"photo": None}, **as_json, **auth)
+    api.patch(f"/api/chats/{direct}/", {"title": "Us"}, **as_json, **auth)
+    api.patch(f"/api/chats/{group}/", {"title": "Mine"}, **as_json, **as_carol)
+    api.patch(f"/api/chats/{group}/", "title=x", **as_text, **auth)
+    api.patch(f"/api/chats/{group}/", {"title": "x"}, **as_json)
+
+    # Members
+    api.get(f"/api/chats/{group}/members/", **auth)
+    api.get(f"/api/chats/{group}/members/", **as_carol)
+    api.get(f"/api/chats/{group}/members/")
+    api.post(f"/api/chats/{group}/members/", {"user_id": carol.pk}, **as_json, **as_bob)
+    api.post(f"/api/chats/{group}/members/", {"user_id": carol.pk}, **as_json, **auth)
+    api.post(f"/api/chats/{group}/members/", {"user_id": 999999}, **as_json, **auth)
+    api.post(f"/api/chats/{group}/members/", "user_id=3", **as_text, **auth)
+    api.post(f"/api/chats/{group}/members/", {"user_id": carol.pk}, **as_json)
+    api.delete(f"/api/chats/{group}/members/{carol.pk}/", **as_bob)
+    api.delete(f"/api/chats/{group}/members/{alice.pk}/", **auth)
+    api.delete(f"/api/chats/{group}/members/{carol.pk}/", **auth)
+    api.delete(f"/api/chats/{group}/members/{carol.pk}/", **auth)
+    api.delete(f"/api/chats/{group}/members/{bob.pk}/")
+
+    # Messages
+    sent = api.post("/api/messages/", {"chat": direct, "text": "Hi", "client_id": str(uuid.uuid4())}, **as_json, **auth)
+    message = sent.json()["id"]
+    api.post("/api/messages/", {"chat": str(direct), "text": "Hi again", "client_id": None}, **as_json, **auth)
+    client_id = str(uuid.uuid4())
+    api.post("/api/messages/", {"chat": direct, "text": "Once", "client_id": client_id}, **as_json, **auth)
+    api.post("/api/messages/", {"chat": direct, "text": "Once", "client_id": client_id}, **as_json, **auth)
+    api.post("/api/messages/", {"chat": direct, "image": tiny_png()}, **auth)
+    api.post("/api/messages/", {"chat": direct, "text": ""}, **as_json, **auth)
+    api.post("/api/messages/", {"chat": direct, "text": "Hi"}, **as_json, **as_carol)
+    api.post("/api/messages/", "text=Hi", **as_text, **auth)
+    api.post("/api/messages/", {"chat": direct, "text": "Hi"}, **as_json)
+    api.get(f"/api/chats/{direct}/get_messages/", {"limit": 1}, **auth)
+    api.get(f"/api/chats/{direct}/get_messages/", {"after": message}, **auth)
+    api.get(f"/api/chats/{group}/get_messages/", **auth)
+    api.get(f"/api/chats/{direct}/get_messages/", {"limit": "many"}, **auth)
+    api.get(f"/api/chats/{direct}/get_messages/", **as_carol)
+    api.get(f"/api/chats/{direct}/get_messages/")
+    api.get(f"/api/messages/{message}/", **as_bob)
+    api.get(f"/api/messages/{message}/", **as_carol)
+    api.get(f"/api/messages/{message}/")
+    api.patch(f"/api/messages/{message}/", {"text": "Hello"}, **as_json, **auth)
+    api.patch(f"/api/messages/{message}/", {"chat": group}, **as_json, **auth)
+    api.patch(f"/api/messages/{message}/", {"text": "Mine"}, **as_json, **as_bob)
+    api.patch(f"/api/messages/{message}/", {"text": "Mine"}, **as_json, **as_carol)
+    api.patch(f"/api/messages/{message}/", "text=x", **as_text, **auth)
+    api.patch(f"/api/messages/{message}/", {"text": "x"}, **as_json)
+
+    # Reading
+    api.post(f"/api/chats/{direct}/read/", data=b"", **as_json, **as_bob)
+    api.post(f"/api/chats/{direct}/read/", {"up_to": message}, **as_json, **as_bob)
+    api.post(f"/api/chats/{direct}/read/", {"up_to": "last"}, **as_json, **as_bob)
+    api.post(f"/api/chats/{direct}/read/", "up_to=1", **as_text, **as_bob)
+    api.post(f"/api/chats/{direct}/read/", {}, **as_json, **as_carol)
+    api.post(f"/api/chats/{direct}/read/", {}, **as_json)
+
+    # Deleting and leaving
+    api.delete(f"/api/messages/{message}/", **as_bob)
+    api.delete(f"/api/messages/{message}/", **as_carol)
+    api.delete(f"/api/messages/{message}/")
+    api.delete(f"/api/messages/{message}/", **auth)
+    api.post(f"/api/chats/{direct}/leave/", **auth)
+    api.post(f"/api/chats/{group}/leave/", **as_carol)
+    api.post(f"/api/chats/{group}/leave/")
+    api.post(f"/api/chats/{group}/leave/", **as_bob)
+
+    # Too large
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    padding = "x" * 200
+    for method, path in [
+        (api.post, "/api/chats/"),
+        (api.post, "/api/chats/get_or_create/"),
+        (api.patch, f"/api/chats/{group}/"),
+        (api.post, f"/api/chats/{group}/members/"),
+        (api.post, f"/api/chats/{group}/read/"),
+        (api.post, "/api/messages/"),
+        (api.patch, f"/api/messages/{message}/"),
+    ]:
+        method(path, {"padding": padding}, **as_json, **auth)
+
+    assert documented_answers({"Chats", "Messages"}) - api.seen == set()
+
+
+def test_every_operation_is_in_a_toured_tag():
+    operations = {
+        (template, method)
         for template, item in DOCUMENT["paths"].items()
-        for method in METHODS
-        if method in item
-        for status in item[method]["responses"]
-        if status != "500"
+        for method, operation in item.items()
+        if method != "parameters"
+        for tag in operation["tags"]
+        if tag not in {"People", "Meta", "Chats", "Messages"}
     }
-    assert documented - api.seen == set()
+    assert operations == set()
 
 
 def test_an_unexpected_error_is_a_documented_json_500(alice, monkeypatch):
