@@ -15,8 +15,6 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import update_last_login
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
-from django.db.models.functions import Lower
 from django.http import HttpResponse
 from django.urls import path
 
@@ -35,6 +33,7 @@ from flowchat.api import (
 
 from .forms import ProfileForm
 from .models import ApiToken, User
+from .search import search_people
 
 USERNAME_TAKEN = "A user with that username already exists."
 PASSWORD_NOT_HERE = "Passwords are not changed through this endpoint: use the password change page."  # noqa: S105 (a message, not a secret)
@@ -43,7 +42,6 @@ PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 # Far beyond any real directory, and well inside every database's integer range.
 MAX_OFFSET = 1_000_000_000
-MAX_SEARCH_WORDS = 5
 
 
 def user_to_dict(user: User) -> dict[str, Any]:
@@ -159,11 +157,7 @@ def directory(request: ApiRequest) -> HttpResponse:
     query = text_param(request, "q")
     limit = int_param(request, "limit", default=PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
     offset = int_param(request, "offset", default=0, minimum=0, maximum=MAX_OFFSET)
-    people = User.objects.filter(is_active=True).only("id", "username", "avatar").order_by(Lower("username"))
-    for word in query.split()[:MAX_SEARCH_WORDS]:
-        people = people.filter(
-            Q(username__icontains=word) | Q(first_name__icontains=word) | Q(last_name__icontains=word)
-        )
+    people = search_people(query).only("id", "username", "avatar")
     # One row more than asked tells whether there is a next page without a COUNT query.
     page = list(people[offset : offset + limit + 1])
     headers = {}
