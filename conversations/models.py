@@ -174,9 +174,14 @@ class Message(models.Model):
     )
     text = models.TextField(_("text"), max_length=MESSAGE_MAX_LENGTH, blank=True)
     image = models.ImageField(
-        _("picture"), upload_to=message_image_path, blank=True, width_field="image_width", height_field="image_height"
+        _("picture"),
+        upload_to=message_image_path,
+        blank=True,
+        width_field="image_width",
+        height_field="image_height",
+        db_index=True,  # the members-only picture view finds its message by file name
     )
-    thumbnail = models.ImageField(upload_to=message_image_path, blank=True, editable=False)
+    thumbnail = models.ImageField(upload_to=message_image_path, blank=True, editable=False, db_index=True)
     image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
     image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("sent"), default=timezone.now)
