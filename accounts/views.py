@@ -90,14 +90,19 @@ def preferences(request: HttpRequest) -> HttpResponse:
 INITIALS_COLOURS = ["#3b6fd4", "#2f8f5b", "#b5542b", "#8a46b8", "#b83a6b", "#2b8a94", "#6c6f1f", "#5a5fc8"]
 
 
+def initials_svg(initials: str, seed: str) -> HttpResponse:
+    """The initials on a colour chosen by `seed` (the same seed, the same colour): for people and groups."""
+    colour = INITIALS_COLOURS[int(hashlib.sha256(seed.encode()).hexdigest(), 16) % len(INITIALS_COLOURS)]
+    svg = render_to_string("accounts/initials.svg", {"initials": initials, "colour": colour})
+    return HttpResponse(svg, content_type="image/svg+xml")
+
+
 @require_GET
 @cache_control(max_age=3600)
 def initials(request: HttpRequest, pk: int) -> HttpResponse:
     # Deactivated people still appear beside their old messages, so they keep a picture.
     person = get_object_or_404(User, pk=pk)
-    colour = INITIALS_COLOURS[int(hashlib.sha256(str(person.pk).encode()).hexdigest(), 16) % len(INITIALS_COLOURS)]
-    svg = render_to_string("accounts/initials.svg", {"initials": person.initials, "colour": colour})
-    return HttpResponse(svg, content_type="image/svg+xml")
+    return initials_svg(person.initials, str(person.pk))
 
 
 @require_GET

@@ -10,6 +10,7 @@ urlpatterns = [
     path("chats/<int:pk>/messages/<int:message_pk>/delete/", views.delete, name="delete_message"),
     path("chats/<int:pk>/read/", views.read, name="mark_read"),
     path("chats/<int:pk>/initials.svg", views.chat_initials, name="chat_initials"),
+    path("chats/viewer-<int:pk>.css", views.viewer_css, name="viewer_css"),
     path("media/pictures/<str:name>", views.picture_file, name="picture_file"),
     path("media/chat-photos/<str:name>", views.chat_photo_file, name="chat_photo_file"),
     path("people/", group_views.people, name="people"),

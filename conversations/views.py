@@ -1,23 +1,380 @@
-"""Chat pages."""
+"""Chat pages: the chat list, a chat, sending, editing, deleting, reading, and the chat's pictures.
+
+Every view serves a full page, and with htmx (HX-Request) only the partial of what changed,
+from the same template ("conversations/chat.html#message", "#composer", ...): one partial
+per thing, also what the real-time issue pushes over the socket. Writes go through
+`conversations.actions`; access through `conversations.permissions`, so a non-member gets
+a 404 from every page, fragment and file of a chat.
+"""
 
 from __future__ import annotations
 
+import mimetypes
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from django.contrib import messages as notices
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.db.models import Prefetch, Q, prefetch_related_objects
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.views import initials_svg
+
+from . import actions
+from .forms import EditMessageForm, MessageForm
+from .models import Chat, Membership, Message
+from .permissions import get_chat_for_user, get_message_for_user
+
+# Messages per page of history; older ones come by `?before=<id>` (keyset, never OFFSET).
+PAGE_SIZE = 50
+# A backlog of unread messages up to this size opens in one window, so that the "new
+# messages" divider is on the page; the messages before it give it some context.
+MAX_WINDOW = 200
+UNREAD_CONTEXT = 5
+
+# Stored names are random and never reused, so the browser may keep a file for good;
+# `private` because only members may see it, so no shared cache may keep it.
+MEDIA_CACHE_CONTROL = "private, max-age=31536000, immutable"
+# A group's initials change when it is renamed, under the same URL.
+INITIALS_CACHE_CONTROL = "private, max-age=60"
+STORED_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}\.[a-z0-9]{1,10}")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One message as the list shows it: with a date line before it, and the unread divider."""
+
+    message: Message
+    day: date | None = None
+    first_unread: bool = False
+
+
+def items_for(
+    messages: list[Message], *, previous_day: date | None = None, unread_from: int | None = None
+) -> list[Item]:
+    """Messages with a date line wherever the day changes (after `previous_day`, the day before the first)."""
+    items = []
+    for message in messages:
+        day = timezone.localdate(message.created_at)
+        items.append(Item(message, day if day != previous_day else None, message.pk == unread_from))
+        previous_day = day
+    return items
+
+
+def _message_id(value: str | None) -> int | None:
+    if value in (None, ""):
+        return None
+    if not value.isdigit() or len(value) > 18:
+        raise BadRequest("A message id is a positive number.")
+    return int(value)
+
+
+def _with_members(chat: Chat) -> Chat:
+    """Load the members once: the header, display_name_for and the read position all use them."""
+    prefetch_related_objects(
+        [chat], Prefetch("memberships", queryset=Membership.objects.select_related("user").order_by("joined_at", "id"))
+    )
+    return chat
+
+
+def _membership_of(chat: Chat, user) -> Membership:
+    return next(m for m in chat.memberships.all() if m.user_id == user.pk)
+
+
+def _composer(chat: Chat, form: MessageForm | None = None, *, focus: bool = False) -> dict:
+    form = form or MessageForm()
+    # A fresh id for each new message; a form sent back with errors keeps its id, so that
+    # sending it again after a fix still counts as the same message.
+    client_id = (form.is_bound and form["client_id"].value()) or uuid.uuid4()
+    return {"chat": chat, "form": form, "client_id": client_id, "focus": focus}
+
+
+# The app shell -------------------------------------------------------------------------
 
 
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """The chat list beside an empty chat window."""
-    return render(request, "conversations/home.html")
+    """The chat list beside an empty chat window (on a phone: the chat list alone)."""
+    return render(request, "conversations/home.html", {"chats": Chat.objects.with_list_details(request.user)})
 
 
-# Scaffolding: the views below are being written; each answers 404 until it lands.
-def _not_yet(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-    raise Http404
+@login_required
+@require_GET
+def chat(request: HttpRequest, pk: int) -> HttpResponse:
+    """A chat: the newest messages, or with `?before=<id>` / `?after=<id>` a window of its history."""
+    chat = get_chat_for_user(request.user, pk)
+    before = _message_id(request.GET.get("before"))
+    after = _message_id(request.GET.get("after"))
+    if before is not None and request.htmx:
+        return _older_messages(request, chat, before)
+    return _chat_page(request, chat, before=before, after=None if before is not None else after)
 
 
-chat = send = edit = delete = read = chat_initials = picture_file = chat_photo_file = _not_yet
+def _chat_page(
+    request: HttpRequest,
+    chat: Chat,
+    *,
+    form: MessageForm | None = None,
+    before: int | None = None,
+    after: int | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = request.user
+    _with_members(chat)
+    history = chat.messages.with_people()
+    unread_from = None
+    if before is not None:
+        newest_first = list(history.filter(id__lt=before).order_by("-id")[: PAGE_SIZE + 1])
+        has_older, has_newer = len(newest_first) > PAGE_SIZE, True
+        window = newest_first[:PAGE_SIZE][::-1]
+    elif after is not None:
+        oldest_first = list(history.filter(id__gt=after).order_by("id")[: PAGE_SIZE + 1])
+        if not oldest_first:
+            return redirect(f"{chat.get_absolute_url()}#bottom")  # nothing newer: the latest page it is
+        has_older, has_newer = True, len(oldest_first) > PAGE_SIZE
+        window = oldest_first[:PAGE_SIZE]
+    else:
+        # The newest messages, reaching back to the first one that was new to me before this visit.
+        read_position = _membership_of(chat, user).last_read_message_id or 0
+        unread_from = (
+            history.filter(id__gt=read_position, kind=Message.Kind.TEXT, deleted_at__isnull=True)
+            .exclude(author=user)
+            .order_by("id")
+            .values_list("id", flat=True)
+            .first()
+        )
+        size = PAGE_SIZE
+        if unread_from is not None:
+            backlog = chat.messages.filter(id__gte=unread_from).count()
+            size = min(max(PAGE_SIZE, backlog + UNREAD_CONTEXT), MAX_WINDOW)
+        newest_first = list(history.order_by("-id")[: size + 1])
+        has_older, has_newer = len(newest_first) > size, False
+        window = newest_first[:size][::-1]
+        if window and unread_from is not None and unread_from < window[0].pk:
+            unread_from = None  # further back than a window reaches: the page opens at the bottom
+        if window:
+            actions.mark_read(chat, user, window[-1].pk)
+    context = {
+        "chat": chat,
+        "chats": Chat.objects.with_list_details(user),
+        "items": items_for(window, unread_from=unread_from),
+        "has_older": has_older,
+        "has_newer": has_newer,
+        "oldest_id": window[0].pk if window else None,
+        "newest_id": window[-1].pk if window else None,
+        "members": [membership.user for membership in chat.memberships.all()],
+        "other": None if chat.is_group else chat.other_member(user),
+        **_composer(chat, form),
+    }
+    return render(request, "conversations/chat.html", context, status=status)
+
+
+def _older_messages(request: HttpRequest, chat: Chat, before: int) -> HttpResponse:
+    """The page of history before a message, to put above it (htmx, when the reader scrolls up)."""
+    newest_first = list(chat.messages.with_people().filter(id__lt=before).order_by("-id")[: PAGE_SIZE + 1])
+    window = newest_first[:PAGE_SIZE][::-1]
+    # The message this page goes above was the first on screen, so it has a date line;
+    # if this page ends on the same day, that line moves up to this page's first message of the day.
+    repeated_day = None
+    if window:
+        before_sent = chat.messages.filter(pk=before).values_list("created_at", flat=True).first()
+        if before_sent and timezone.localdate(before_sent) == timezone.localdate(window[-1].created_at):
+            repeated_day = before
+    context = {
+        "chat": chat,
+        "items": items_for(window),
+        "has_older": len(newest_first) > PAGE_SIZE,
+        "oldest_id": window[0].pk if window else None,
+        "repeated_day": repeated_day,
+    }
+    return render(request, "conversations/chat.html#older_page", context)
+
+
+# Sending, editing, deleting, reading -------------------------------------------------------
+
+
+@login_required
+@require_POST
+def send(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send a message; a repeated client_id (double click, retried request) gives back the first one."""
+    chat = get_chat_for_user(request.user, pk)
+    form = MessageForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            message, _created = actions.send_message(
+                chat,
+                request.user,
+                form.cleaned_data["text"],
+                picture=form.cleaned_data["image"],
+                client_id=form.cleaned_data["client_id"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if request.htmx:
+                return _sent(request, chat, message)
+            return redirect(f"{chat.get_absolute_url()}#bottom")
+    if request.htmx:
+        return render(request, "conversations/chat.html#composer", _composer(chat, form, focus=True), status=400)
+    return _chat_page(request, chat, form=form, status=400)
+
+
+def _sent(request: HttpRequest, chat: Chat, message: Message) -> HttpResponse:
+    """A fresh composer, plus the message for the end of the list and the chat's row for the top of the list.
+
+    When the real-time issue delivers the sender's own message over the socket, the message
+    part can go: both carry id="message-<id>", so a second delivery replaces the first.
+    """
+    message = Message.objects.with_people().get(pk=message.pk)
+    previous_sent = chat.messages.filter(id__lt=message.pk).order_by("-id").values_list("created_at", flat=True).first()
+    previous_day = timezone.localdate(previous_sent) if previous_sent else None
+    context = {
+        **_composer(chat, focus=True),
+        "items": items_for([message], previous_day=previous_day),
+        "row": Chat.objects.with_list_details(request.user).get(pk=chat.pk),
+    }
+    return render(request, "conversations/chat.html#sent", context)
+
+
+def _own_message(request: HttpRequest, pk: int, message_pk: int) -> tuple[Chat, Message]:
+    """A message of this chat that the person may change: 404 for outsiders, 403 for other members."""
+    chat = get_chat_for_user(request.user, pk)
+    message = get_message_for_user(request.user, message_pk, chat=chat)
+    if message.author_id != request.user.pk or message.is_system:
+        raise PermissionDenied(_("You can only change your own messages."))
+    return chat, message
+
+
+def _show_message(request: HttpRequest, chat: Chat, message: Message) -> HttpResponse:
+    if request.htmx:
+        return render(request, "conversations/chat.html#message", {"message": message})
+    return redirect(f"{chat.get_absolute_url()}#message-{message.pk}")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
+    """Edit my message: in place with htmx (the message swaps to a form and back), else on its own page."""
+    chat, message = _own_message(request, pk, message_pk)
+    if message.is_deleted:
+        if not request.htmx:
+            notices.error(request, _("This message was deleted."))
+        return _show_message(request, chat, message)
+    if request.method == "GET" and "cancel" in request.GET:
+        return _show_message(request, chat, message)
+    if request.method == "POST":
+        form = EditMessageForm(request.POST)
+        if form.is_valid():
+            try:
+                message = actions.edit_message(message, request.user, form.cleaned_data["text"])
+            except ValidationError as error:
+                form.add_error("text", error)
+            else:
+                return _show_message(request, chat, message)
+    else:
+        form = EditMessageForm(initial={"text": message.text})
+    context = {"chat": chat, "message": message, "form": form}
+    status = 400 if form.errors else 200
+    if request.htmx:
+        return render(request, "conversations/chat.html#editing", context, status=status)
+    return render(request, "conversations/edit_message.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
+    """Delete my message: a "message deleted" line stays. GET is the confirmation page (htmx asks in place)."""
+    chat, message = _own_message(request, pk, message_pk)
+    if request.method == "POST":
+        if not message.is_deleted:
+            message = actions.delete_message(message, request.user)
+        return _show_message(request, chat, message)
+    if message.is_deleted:
+        return _show_message(request, chat, message)
+    return render(request, "conversations/delete_message.html", {"chat": chat, "message": message})
+
+
+@login_required
+@require_POST
+def read(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move my read position in this chat forward to `up_to` (or to the newest message)."""
+    chat = get_chat_for_user(request.user, pk)
+    actions.mark_read(chat, request.user, _message_id(request.POST.get("up_to")))
+    if request.htmx:
+        return HttpResponse(status=204)
+    return redirect(f"{chat.get_absolute_url()}#bottom")
+
+
+# Files ---------------------------------------------------------------------------------------
+
+
+@require_GET
+def viewer_css(request: HttpRequest, pk: int) -> HttpResponse:
+    """The one rule that tells a person's own messages apart.
+
+    Every member gets the same HTML for a message (the socket pushes one rendering to all),
+    so "mine" cannot be in the markup; it is this rule matching the message's data-author
+    to the list's data-viewer. A stylesheet, not a <style> element, for the strict CSP.
+    It holds nothing but the id, so it is the same for anyone who asks.
+    """
+    css = render_to_string("conversations/viewer.css", {"pk": pk})
+    response = HttpResponse(css, content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@require_GET
+def chat_initials(request: HttpRequest, pk: int) -> HttpResponse:
+    """The picture of a group without a photo: its initials. Members only."""
+    chat = get_chat_for_user(request.user, pk)
+    if not chat.is_group:
+        raise Http404("A direct chat shows the other person's picture.")
+    words = chat.title.split() or ["#"]
+    response = initials_svg("".join(word[0] for word in words[:2]).upper(), f"chat:{chat.pk}")
+    response["Cache-Control"] = INITIALS_CACHE_CONTROL
+    return response
+
+
+def _stored_file(path: str) -> FileResponse:
+    if not default_storage.exists(path):
+        raise Http404
+    name = path.rsplit("/", 1)[-1]
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    response = FileResponse(default_storage.open(path, "rb"), content_type=content_type, filename=name)
+    response["Content-Disposition"] = f'inline; filename="{name}"'
+    response["Cache-Control"] = MEDIA_CACHE_CONTROL
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+def picture_file(request: HttpRequest, name: str) -> FileResponse:
+    """A picture or thumbnail of a message, for the members of its chat only (404 for anyone else)."""
+    if not STORED_NAME.fullmatch(name):
+        raise Http404
+    path = f"pictures/{name}"
+    visible = Message.objects.filter(Q(image=path) | Q(thumbnail=path), chat__in=Chat.objects.for_user(request.user))
+    if not visible.exists():
+        raise Http404
+    return _stored_file(path)
+
+
+@require_GET
+def chat_photo_file(request: HttpRequest, name: str) -> FileResponse:
+    """A group's photo, for its members only."""
+    if not STORED_NAME.fullmatch(name):
+        raise Http404
+    path = f"chat-photos/{name}"
+    if not Chat.objects.for_user(request.user).filter(photo=path).exists():
+        raise Http404
+    return _stored_file(path)

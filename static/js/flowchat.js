@@ -23,3 +23,146 @@ document.addEventListener("keydown", (event) => {
     menu.querySelector("summary").focus();
   }
 });
+
+// The chat window ---------------------------------------------------------------------------
+
+const scroller = () => document.getElementById("scroller");
+
+function scrollToBottom() {
+  const box = scroller();
+  if (box) box.scrollTop = box.scrollHeight;
+}
+
+function isNearBottom(box, slack = 120) {
+  return box.scrollHeight - box.scrollTop - box.clientHeight < slack;
+}
+
+// Open a chat at the "new messages" divider, else at the newest message. A link with a
+// fragment (#unread, #bottom, #message-42) has already put the browser where it points.
+(function openChat() {
+  const box = scroller();
+  if (!box) return;
+  const target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+  if (target) {
+    target.scrollIntoView({ block: "start" });
+  } else {
+    scrollToBottom();
+  }
+})();
+
+// Enter sends, Shift+Enter starts a new line. On a touch screen the keyboard's Enter is the
+// only way to a new line, so there the send button sends.
+const touchOnly = window.matchMedia("(pointer: coarse)");
+
+// htmx binds what it swaps in a moment after focusing its [autofocus] field; a quick key
+// must not beat it and fall back to a plain link or a full-page post.
+function bound(element) {
+  if (window.htmx) htmx.process(element);
+  return element;
+}
+
+document.addEventListener("keydown", (event) => {
+  const field = event.target;
+  if (!(field instanceof HTMLTextAreaElement) || !field.hasAttribute("data-enter-sends")) return;
+  if (event.key === "Escape") {
+    // Escape leaves an in-place edit, like its Cancel link.
+    const cancel = field.form && field.form.querySelector("[data-cancel][hx-get]");
+    if (cancel) bound(cancel).click();
+    return;
+  }
+  if (event.key !== "Enter" || event.shiftKey || event.altKey || event.ctrlKey || event.metaKey) return;
+  if (event.isComposing || touchOnly.matches) return;
+  event.preventDefault();
+  const form = field.form;
+  const hasPicture = [...form.querySelectorAll("input[type=file]")].some((input) => input.files.length);
+  if (field.value.trim() || hasPicture) bound(form).requestSubmit();
+});
+
+// The textarea grows with what is typed (CSS field-sizing does it where supported).
+if (!CSS.supports("field-sizing", "content")) {
+  document.addEventListener("input", (event) => {
+    const field = event.target;
+    if (!(field instanceof HTMLTextAreaElement) || !field.hasAttribute("data-enter-sends")) return;
+    field.style.height = "auto";
+    field.style.height = `${field.scrollHeight + 2}px`;
+  });
+}
+
+// Show the name of the chosen picture beside the paperclip.
+document.addEventListener("change", (event) => {
+  const input = event.target;
+  if (!(input instanceof HTMLInputElement) || input.type !== "file") return;
+  const label = input.form && input.form.querySelector("[data-attach-name]");
+  if (label) label.textContent = input.files.length ? input.files[0].name : "";
+});
+
+// htmx ------------------------------------------------------------------------------------
+
+// htmx binds swapped-in content after its settle delay; bind it at once, so that a quick
+// keyboard user's Enter on a new Edit link is not a plain page load. (Binding is idempotent.)
+document.addEventListener("htmx:afterSwap", (event) => htmx.process(event.target));
+
+// A form answered with 400 carries its own errors: show it, as without JavaScript.
+// In DEBUG, django-htmx's helper shows 400 answers as a whole error page (from `document`);
+// a form fragment is not one, so it stops here, on its way up through <body>.
+document.body.addEventListener("htmx:beforeOnLoad", (event) => {
+  const xhr = event.detail.xhr;
+  if (xhr.status === 400 && !/^\s*<!doctype/i.test(xhr.response)) event.stopPropagation();
+});
+document.addEventListener("htmx:beforeSwap", (event) => {
+  if (event.detail.xhr.status === 400) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
+
+// Older messages go above what is on screen: keep the reader where they were.
+let distanceFromBottom = null;
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const box = scroller();
+  if (box && event.detail.target.id === "messages" && event.detail.requestConfig.elt.closest("#older")) {
+    distanceFromBottom = box.scrollHeight - box.scrollTop;
+    document.getElementById("messages").setAttribute("aria-busy", "true");
+  }
+});
+document.addEventListener("htmx:afterSwap", (event) => {
+  const box = scroller();
+  if (box && distanceFromBottom !== null && event.detail.target.id === "messages") {
+    box.scrollTop = box.scrollHeight - distanceFromBottom;
+    distanceFromBottom = null;
+    document.getElementById("messages").removeAttribute("aria-busy");
+  }
+});
+
+// A message or chat row that is already on the page is replaced, never shown twice: the
+// answer to my own send and (later) the socket may both deliver it. A message keeps its
+// place; a chat row moves to where the new one goes (the top of the list).
+document.addEventListener("htmx:oobBeforeSwap", (event) => {
+  const { fragment, target } = event.detail;
+  if (!fragment || !(target.id === "messages" || target.id === "chats")) return;
+  const box = scroller();
+  const wasNearBottom = box && isNearBottom(box);
+  for (const incoming of fragment.querySelectorAll(":scope > [id]")) {
+    const existing = document.getElementById(incoming.id);
+    if (!existing) continue;
+    if (existing.closest("#chats")) {
+      existing.remove();
+    } else {
+      existing.replaceWith(incoming);
+      htmx.process(incoming);
+    }
+  }
+  const list = document.getElementById("chats");
+  const empty = list && list.querySelector(":scope > .empty");
+  if (empty && target === list) empty.remove();
+  if (target.id === "messages" && wasNearBottom) {
+    requestAnimationFrame(scrollToBottom);
+  }
+});
+
+// After sending, show the sent message at the bottom.
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (event.detail.target.id === "composer" || event.detail.elt.id === "composer") {
+    if (event.detail.xhr && event.detail.xhr.status < 300) requestAnimationFrame(scrollToBottom);
+  }
+});

@@ -1,0 +1,55 @@
+"""What a chat looks like to one viewer, for the templates (which cannot pass a viewer to a method).
+
+{% load chat_tags %}
+{{ chat|name_for:user }}  {{ chat|photo_for:user }}  {{ chat.last_message|preview_for:user }}
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django import template
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from conversations.models import Chat, Message
+
+register = template.Library()
+
+
+@register.filter
+def name_for(chat: Chat, viewer: User) -> str:
+    return chat.display_name_for(viewer)
+
+
+@register.filter
+def photo_for(chat: Chat, viewer: User) -> str:
+    return chat.display_photo_for(viewer)
+
+
+@register.filter
+def preview_for(message: Message | None, viewer: User) -> str:
+    """The chat list's line for the last message; "You: ..." when it is the viewer's own."""
+    if message is None:
+        return _("No messages yet")
+    preview = message.preview()
+    if message.author_id == viewer.pk and not message.is_system and not message.is_deleted:
+        return _("You: %(message)s") % {"message": preview}
+    return preview
+
+
+@register.filter
+def list_time(moment: datetime | None) -> str:
+    """Short, like a phone's chat list: 14:05 today, Mon this week, 3 Mar this year, else 03.03.2024."""
+    if moment is None:
+        return ""
+    moment, today = timezone.localtime(moment), timezone.localdate()
+    if moment.date() == today:
+        return date_format(moment, "H:i")
+    if today - moment.date() < timedelta(days=7):
+        return date_format(moment, "D")
+    if moment.year == today.year:
+        return date_format(moment, "j M")
+    return date_format(moment, "SHORT_DATE_FORMAT")
