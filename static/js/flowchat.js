@@ -102,12 +102,14 @@ document.addEventListener("change", (event) => {
 // keyboard user's Enter on a new Edit link is not a plain page load. (Binding is idempotent.)
 document.addEventListener("htmx:afterSwap", (event) => htmx.process(event.target));
 
-// A form answered with 400 carries its own errors: show it, as without JavaScript.
-// In DEBUG, django-htmx's helper shows 400 answers as a whole error page (from `document`);
-// a form fragment is not one, so it stops here, on its way up through <body>.
+// A form answered with 400 carries its own errors: show it, as without JavaScript. Another
+// 4xx is an outcome for the person (a page gone stale, no longer allowed), told by notify().
+// In DEBUG, django-htmx's helper shows such answers as a whole error page (from `document`);
+// they stop here, on their way up through <body>, and only 5xx (bugs) reach it.
 document.body.addEventListener("htmx:beforeOnLoad", (event) => {
   const xhr = event.detail.xhr;
-  if (xhr.status === 400 && !/^\s*<!doctype/i.test(xhr.response)) event.stopPropagation();
+  const formErrors = xhr.status === 400 && !/^\s*<!doctype/i.test(xhr.response);
+  if (formErrors || (xhr.status > 400 && xhr.status < 500)) event.stopPropagation();
 });
 document.addEventListener("htmx:beforeSwap", (event) => {
   if (event.detail.xhr.status === 400) {
@@ -165,4 +167,21 @@ document.addEventListener("htmx:afterSwap", (event) => {
   if (event.detail.target.id === "composer" || event.detail.elt.id === "composer") {
     if (event.detail.xhr && event.detail.xhr.status < 300) requestAnimationFrame(scrollToBottom);
   }
+});
+
+// A request htmx could not complete would otherwise fail silently: say so.
+function notify(templateId) {
+  const template = document.getElementById(templateId);
+  const area = document.getElementById("request-notices");
+  if (!template || !area) return;
+  const notice = document.createElement("p");
+  notice.className = "notice notice-error";
+  notice.textContent = template.content.textContent.trim();
+  area.replaceChildren(notice);
+}
+document.addEventListener("htmx:responseError", () => notify("request-failed"));
+document.addEventListener("htmx:sendError", () => notify("request-offline"));
+document.addEventListener("htmx:beforeRequest", () => {
+  const area = document.getElementById("request-notices");
+  if (area) area.replaceChildren();
 });

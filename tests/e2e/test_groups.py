@@ -280,6 +280,24 @@ def test_the_owner_passes_on_when_she_leaves(desktop, alice, bob):
     assert group.memberships.get().role == Membership.Role.OWNER
 
 
+def test_an_action_on_a_page_gone_stale_says_it_did_not_work(desktop, alice, bob):
+    group = outside_the_browser_loop(actions.create_group, alice, "Climbing", [bob])
+    page = desktop.page
+    desktop.log_in(alice)
+    desktop.goto(f"/chats/{group.pk}/settings/")
+    # Meanwhile, in another tab, alice leaves: this page no longer has anything to act on.
+    outside_the_browser_loop(actions.leave_chat, group, alice)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Remove Bob Baker").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("That did not work. Reload the page and try again.")
+    desktop.audit()
+    # The 404 is the point of the test; Chromium and htmx log every failed request as a console error.
+    remove_url = f"/chats/{group.pk}/members/{bob.pk}/remove/"
+    desktop.problems[:] = [problem for problem in desktop.problems if "404" not in problem or remove_url not in problem]
+
+
 def test_the_outsider_gets_a_404_for_the_group_settings(desktop, alice, bob, carol):
     group = outside_the_browser_loop(actions.create_group, alice, "Climbing", [bob])
     desktop.log_in(carol)
