@@ -49,3 +49,19 @@ def bob(db) -> User:
 def carol(db) -> User:
     """The outsider."""
     return make_person("carol", "Carol", "Cole")
+
+
+@pytest.fixture
+def chat(alice, bob):
+    """alice and bob's direct chat."""
+    from conversations import actions
+
+    return actions.get_or_create_direct_chat(alice, bob)[0]
+
+
+@pytest.fixture
+def group(alice, bob):
+    """alice's group "Climbing", with bob in it."""
+    from conversations import actions
+
+    return actions.create_group(alice, "Climbing", [bob])

@@ -8,15 +8,19 @@ there. It also records what it saw, so a tour test can prove every documented an
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from typing import Any
 
 from django.test import Client
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from jsonschema import Draft202012Validator
+from PIL import Image
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from accounts.models import ApiToken, User
 from flowchat import openapi
 
 DOCUMENT = openapi.document()
@@ -122,3 +126,37 @@ class SchemaCheckingClient(Client):
             check_response(method, path, response)
             self.seen.add((template_for(path) or "", method.lower(), str(response.status_code)))
         return response
+
+
+# Requests a script would make --------------------------------------------------------------
+
+
+def token_for(user: User) -> str:
+    _, key = ApiToken.objects.issue(user)
+    return key
+
+
+def auth(user_or_key: User | str) -> dict[str, str]:
+    """The `Authorization: Token <key>` header for a person (a fresh token) or a given key."""
+    key = token_for(user_or_key) if isinstance(user_or_key, User) else user_or_key
+    return {"HTTP_AUTHORIZATION": f"Token {key}"}
+
+
+def picture(format: str = "PNG", size: tuple[int, int] = (40, 20), name: str = "picture.png") -> io.BytesIO:
+    """A small valid picture, as an uploaded file."""
+    data = io.BytesIO()
+    Image.new("RGB", size, "red").save(data, format=format)
+    data.seek(0)
+    data.name = name
+    return data
+
+
+def upload(name: str, content: bytes) -> io.BytesIO:
+    data = io.BytesIO(content)
+    data.name = name
+    return data
+
+
+def multipart(fields: dict[str, Any]) -> dict[str, Any]:
+    """Keyword arguments for a multipart PATCH or PUT with Django's test client."""
+    return {"data": encode_multipart(BOUNDARY, fields), "content_type": MULTIPART_CONTENT}

@@ -6,7 +6,6 @@ OpenAPI document too. alice is the one calling; carol is the outsider.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -15,13 +14,12 @@ import pytest
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.test import Client
-from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.utils import timezone
 from PIL import Image
 
 from accounts.models import ApiToken, User
 from conftest import PASSWORD, make_person
-from flowchat.tests.test_openapi import SchemaCheckingClient
+from flowchat.testing import SchemaCheckingClient, auth, multipart, picture, token_for, upload
 
 JSON = "application/json"
 NOT_AUTHENTICATED = {"detail": "Authentication credentials were not provided or are not valid."}
@@ -38,35 +36,6 @@ def _fresh_rate_limits() -> Iterator[None]:
 @pytest.fixture
 def api() -> SchemaCheckingClient:
     return SchemaCheckingClient()
-
-
-def token_for(user: User) -> str:
-    _, key = ApiToken.objects.issue(user)
-    return key
-
-
-def auth(user_or_key: User | str) -> dict[str, str]:
-    key = token_for(user_or_key) if isinstance(user_or_key, User) else user_or_key
-    return {"HTTP_AUTHORIZATION": f"Token {key}"}
-
-
-def picture(format: str = "PNG", size: tuple[int, int] = (40, 20), name: str = "me.png") -> io.BytesIO:
-    data = io.BytesIO()
-    Image.new("RGB", size, "red").save(data, format=format)
-    data.seek(0)
-    data.name = name
-    return data
-
-
-def upload(name: str, content: bytes) -> io.BytesIO:
-    data = io.BytesIO(content)
-    data.name = name
-    return data
-
-
-def multipart(fields: dict[str, Any]) -> dict[str, Any]:
-    """Keyword arguments for a multipart PATCH or PUT with Django's test client."""
-    return {"data": encode_multipart(BOUNDARY, fields), "content_type": MULTIPART_CONTENT}
 
 
 def user_json(user: User, **changes: Any) -> dict[str, Any]:

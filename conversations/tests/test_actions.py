@@ -14,16 +14,6 @@ from conversations import actions
 from conversations.models import Chat, Membership
 
 
-@pytest.fixture
-def chat(alice, bob) -> Chat:
-    return actions.get_or_create_direct_chat(alice, bob)[0]
-
-
-@pytest.fixture
-def group(alice, bob) -> Chat:
-    return actions.create_group(alice, "Climbing", [bob])
-
-
 def lines(chat: Chat) -> list[str]:
     return [m.system_text() for m in chat.messages.with_people() if m.is_system]
 

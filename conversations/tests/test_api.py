@@ -7,7 +7,6 @@ too. alice is the one calling and bob her partner; carol is the outsider, who ge
 
 from __future__ import annotations
 
-import io
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -17,18 +16,17 @@ import pytest
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.utils import timezone
 from PIL import Image
 
-from accounts.models import ApiToken, User
+from accounts.models import User
 from conftest import make_person
 from conversations import actions
 from conversations.api import ReadPositions
 from conversations.models import MESSAGE_MAX_LENGTH, TITLE_MAX_LENGTH, Chat, Membership, Message
 from flowchat import openapi
 from flowchat.images import PICTURE, THUMBNAIL, clean_images
-from flowchat.testing import SchemaCheckingClient
+from flowchat.testing import SchemaCheckingClient, auth, multipart, picture, upload
 
 JSON = "application/json"
 INVALID = "Some fields are not valid."
@@ -50,46 +48,12 @@ def api() -> SchemaCheckingClient:
 
 
 @pytest.fixture
-def chat(alice, bob) -> Chat:
-    return actions.get_or_create_direct_chat(alice, bob)[0]
-
-
-@pytest.fixture
-def group(alice, bob) -> Chat:
-    return actions.create_group(alice, "Climbing", [bob])
-
-
-@pytest.fixture
 def as_alice(alice) -> dict[str, str]:
     return auth(alice)
 
 
-def auth(user: User) -> dict[str, str]:
-    _, key = ApiToken.objects.issue(user)
-    return {"HTTP_AUTHORIZATION": f"Token {key}"}
-
-
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
-
-
-def picture(format: str = "PNG", size: tuple[int, int] = (40, 20), name: str = "cat.png") -> io.BytesIO:
-    data = io.BytesIO()
-    Image.new("RGB", size, "red").save(data, format=format)
-    data.seek(0)
-    data.name = name
-    return data
-
-
-def upload(name: str, content: bytes) -> io.BytesIO:
-    data = io.BytesIO(content)
-    data.name = name
-    return data
-
-
-def multipart(fields: dict[str, Any]) -> dict[str, Any]:
-    """Keyword arguments for a multipart PATCH with Django's test client."""
-    return {"data": encode_multipart(BOUNDARY, fields), "content_type": MULTIPART_CONTENT}
 
 
 def send(chat: Chat, author: User, text: str = "hello", **kwargs: Any) -> Message:

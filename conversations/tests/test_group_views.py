@@ -61,11 +61,6 @@ def not_a_picture() -> io.BytesIO:
 
 
 @pytest.fixture
-def group(alice, bob) -> Chat:
-    return actions.create_group(alice, "Climbing", [bob])
-
-
-@pytest.fixture
 def as_alice(client, alice) -> Client:
     client.force_login(alice)
     return client

@@ -32,16 +32,6 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def chat(alice, bob) -> Chat:
-    return actions.get_or_create_direct_chat(alice, bob)[0]
-
-
-@pytest.fixture
-def group(alice, bob) -> Chat:
-    return actions.create_group(alice, "Climbing club", [bob])
-
-
-@pytest.fixture
 def as_alice(client, alice):
     client.force_login(alice)
     return client
@@ -283,7 +273,7 @@ def test_a_direct_chat_header_says_when_the_other_person_was_last_seen(as_alice,
 def test_a_group_header_counts_the_members_and_links_to_the_group_settings(as_alice, alice, group):
     html = page(as_alice.get(chat_url(group)))
 
-    assert "<h1>Climbing club</h1>" in html
+    assert "<h1>Climbing</h1>" in html
     assert "2 members" in html
     assert f'href="{reverse("group_settings", args=[group.pk])}"' in html
     assert "is-direct" not in element(html, "messages")["class"]
@@ -777,7 +767,7 @@ def test_a_group_without_a_photo_shows_its_initials(as_bob, group):
     assert response.status_code == 200
     assert response["Content-Type"] == "image/svg+xml"
     assert response["Cache-Control"].startswith("private")
-    assert ">CC</text>" in page(response)
+    assert ">C</text>" in page(response)
 
 
 def test_a_direct_chat_has_no_initials_of_its_own(as_alice, chat):

@@ -24,8 +24,6 @@ from accounts.models import ApiToken
 from conftest import PASSWORD
 from flowchat.testing import DOCUMENT, SchemaCheckingClient, documented_answers
 
-__all__ = ["SchemaCheckingClient"]  # accounts/tests/test_api.py imports it from here
-
 
 def tiny_png() -> io.BytesIO:
     data = io.BytesIO()
