@@ -239,6 +239,10 @@ def edit_message(message: Message, by: User, text: str) -> Message:
         raise ValidationError(_("A message cannot be empty. Delete it instead."), code="empty")
     with transaction.atomic():
         _membership(message.chat, by)
+        # Locked and read again: a delete that committed since `message` was loaded, or one
+        # racing this edit, must not have its text brought back by this save.
+        if Message.objects.select_for_update().values_list("deleted_at", flat=True).get(pk=message.pk):
+            raise ValidationError(_("This message was deleted."), code="deleted")
         if text == message.text:
             return message
         message.text = text
@@ -252,6 +256,8 @@ def delete_message(message: Message, by: User) -> Message:
     _own_message(message, by)
     with transaction.atomic():
         _membership(message.chat, by)
+        # The same row lock as edit_message takes, so an edit and a delete cannot interleave.
+        Message.objects.select_for_update().values_list("pk", flat=True).get(pk=message.pk)
         files = [field.name for field in (message.image, message.thumbnail) if field]
         message.text = ""
         message.image = message.thumbnail = ""

@@ -13,6 +13,7 @@ from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -838,3 +839,14 @@ def test_carols_chat_list_shows_none_of_theirs(as_carol, alice, bob):
     html = page(as_carol.get(reverse("home")))
 
     assert "Private" not in html and "Alice" not in html and "No chats yet." in html
+
+
+@pytest.mark.django_db
+def test_edit_with_a_stale_copy_does_not_bring_back_a_deleted_message(client, alice, chat):
+    message, _created = actions.send_message(chat, alice, "secret")
+    stale = Message.objects.get(pk=message.pk)
+    actions.delete_message(Message.objects.get(pk=message.pk), alice)
+    with pytest.raises(ValidationError):
+        actions.edit_message(stale, alice, "back again")
+    message.refresh_from_db()
+    assert message.text == "" and message.deleted_at is not None
