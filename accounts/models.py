@@ -30,6 +30,9 @@ class User(AbstractUser):
     avatar = models.ImageField(_("avatar"), upload_to=avatar_path, blank=True)
     bio = models.TextField(_("bio"), max_length=500, blank=True)
     last_active = models.DateTimeField(_("last active"), null=True, blank=True)
+    # Online while this is in the future: every open socket pushes it forward (a heartbeat),
+    # so a person whose server process died goes offline by themselves. See conversations.presence.
+    online_until = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
     theme = models.CharField(_("theme"), max_length=10, choices=Theme, default=Theme.SYSTEM)
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
 
@@ -61,9 +64,11 @@ class User(AbstractUser):
 
     @property
     def is_online(self) -> bool:
-        if self.last_active is None:
-            return False
-        return timezone.now() - self.last_active < timedelta(seconds=settings.ONLINE_WINDOW_SECONDS)
+        return self.online_until is not None and self.online_until > timezone.now()
+
+    @property
+    def seen_just_now(self) -> bool:
+        return self.last_active is not None and timezone.now() - self.last_active < timedelta(minutes=1)
 
 
 def hash_token(key: str) -> str:
@@ -98,3 +103,21 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.created_at:%Y-%m-%d})"
+
+
+class Connection(models.Model):
+    """One open socket (a browser tab or a script), for presence: online while any is unexpired.
+
+    Its server process renews it with a heartbeat; a process that dies stops renewing, so
+    its connections expire instead of leaving people online for ever.
+    """
+
+    channel_name = models.CharField(max_length=200, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="connections")
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "expires_at"], name="connection_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} until {self.expires_at:%H:%M:%S}"

@@ -129,7 +129,9 @@ REDIS_URL = os.getenv("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # Publish/subscribe: a group message is one PUBLISH, not one list push per socket
+            # (benchmarks/fanout.py measures both).
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
@@ -176,8 +178,10 @@ API_RATE_LIMITS = {
 if client_ip_header := os.getenv("CLIENT_IP_HEADER"):
     RATELIMIT_IP_META_KEY = "HTTP_" + client_ip_header.upper().replace("-", "_")
 
-# Presence: a person counts as online while their last activity is this recent.
-ONLINE_WINDOW_SECONDS = envint("ONLINE_WINDOW_SECONDS", 300)
+# Presence: each server process renews its open sockets every PRESENCE_HEARTBEAT_SECONDS;
+# a socket not renewed for PRESENCE_TTL_SECONDS (its process died) no longer counts.
+PRESENCE_HEARTBEAT_SECONDS = envint("PRESENCE_HEARTBEAT_SECONDS", 20)
+PRESENCE_TTL_SECONDS = envint("PRESENCE_TTL_SECONDS", 60)
 
 # Uploads ----------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from PIL import Image
 
 from accounts.models import ApiToken, User
 from conftest import PASSWORD, make_person
+from conversations import actions
 from flowchat.testing import SchemaCheckingClient, auth, multipart, picture, token_for, upload
 
 JSON = "application/json"
@@ -370,14 +371,20 @@ def test_me_is_the_tokens_owner(api, alice):
     }
 
 
-def test_last_active_is_iso_8601_utc_and_drives_is_online(api, alice):
+def test_last_active_is_iso_8601_utc(api, alice):
     seen = timezone.now().replace(microsecond=123456) - timedelta(seconds=30)
     User.objects.filter(pk=alice.pk).update(last_active=seen)
 
     body = api.get("/api/users/me/", **auth(alice)).json()
 
     assert body["last_active"] == seen.strftime("%Y-%m-%dT%H:%M:%S.123456Z")
-    assert body["is_online"] is True
+    assert body["is_online"] is False
+
+
+def test_is_online_while_a_socket_is_open(api, alice):
+    actions.connect(alice, "alice-script")
+
+    assert api.get("/api/users/me/", **auth(alice)).json()["is_online"] is True
 
 
 def test_anyone_with_a_token_can_read_a_profile(api, alice, bob):

@@ -46,13 +46,12 @@ def test_someone_never_seen_is_not_online(alice):
     assert not alice.is_online
 
 
-def test_online_flips_to_offline_after_the_online_window(alice, settings):
-    settings.ONLINE_WINDOW_SECONDS = 120
+def test_online_until_the_last_heartbeat_expires(alice):
     now = timezone.now()
 
-    alice.last_active = now - timedelta(seconds=115)
+    alice.online_until = now + timedelta(seconds=5)
     assert alice.is_online
-    alice.last_active = now - timedelta(seconds=125)
+    alice.online_until = now - timedelta(seconds=1)
     assert not alice.is_online
 
 

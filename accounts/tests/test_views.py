@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.context_processors import THEME_COOKIE
 from accounts.models import User
 from conftest import PASSWORD, make_person
+from conversations import actions
 
 SETTINGS_URL = reverse("accounts:settings")
 PREFERENCES_URL = reverse("accounts:preferences")
@@ -81,8 +82,8 @@ def test_profile_escapes_the_bio_and_names(client, alice, bob):
     assert "&lt;b&gt;Al&lt;/b&gt;" in page
 
 
-def test_profile_says_online_when_recently_active(client, alice, bob):
-    User.objects.filter(pk=alice.pk).update(last_active=timezone.now() - timedelta(seconds=10))
+def test_profile_says_online_while_a_socket_is_open(client, alice, bob):
+    actions.connect(alice, "alice-tab")
     client.force_login(bob)
 
     page = client.get("/people/alice/").content.decode()

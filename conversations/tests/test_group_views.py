@@ -140,14 +140,12 @@ def test_each_result_links_to_the_profile_and_has_a_message_button(as_alice, bob
 
 
 def test_an_online_person_is_shown_online(as_alice, bob):
-    from django.utils import timezone
-
-    User.objects.filter(pk=bob.pk).update(last_active=timezone.now())
+    actions.connect(bob, "bob-tab")
 
     page = page_of(as_alice.get(PEOPLE_URL, {"q": "bob"}))
 
-    assert 'class="avatar is-online"' in page
-    assert '<span class="online-label">online</span>' in page
+    assert f'<span class="presence" data-presence-dot="{bob.pk}"><span class="presence-dot"></span></span>' in page
+    assert f'<span data-presence-label="{bob.pk}"><span class="online-label">online</span></span>' in page
 
 
 def test_names_and_the_search_are_escaped(as_alice):

@@ -123,7 +123,7 @@ def test_redis_url_selects_channels_redis_and_the_redis_cache():
     values = settings_with(REDIS_URL="redis://redis.example.com:6379/2")
 
     assert values["CHANNEL_LAYER"] == {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {"hosts": ["redis://redis.example.com:6379/2"]},
     }
     assert values["CACHE"] == {
