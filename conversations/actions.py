@@ -1,25 +1,33 @@
 """Every change to chats, members and messages that other people see.
 
 Pages, the JSON API and the socket consumers call these functions and nothing
-else writes chats, memberships or messages. Each one validates, writes in one
-transaction, and (with the real-time issue) schedules its broadcasts with
+else writes chats, memberships, messages or presence. Each one validates, writes in one
+transaction, and schedules its broadcasts (conversations.broadcast) with
 `transaction.on_commit`, so nobody is told about a change that was rolled back.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import Connection, User
 
+from . import broadcast
 from .models import MESSAGE_MAX_LENGTH, TITLE_MAX_LENGTH, Chat, Membership, Message, direct_key_for
+
+
+def _later(callback: Callable[..., None], *args, **kwargs) -> None:
+    """Tell people once the change is committed (right away outside a transaction)."""
+    transaction.on_commit(lambda: callback(*args, **kwargs), robust=True)
 
 
 def get_or_create_direct_chat(user: User, other: User) -> tuple[Chat, bool]:
@@ -38,6 +46,7 @@ def get_or_create_direct_chat(user: User, other: User) -> tuple[Chat, bool]:
     except IntegrityError:
         # Another request created it between our lookup and our insert: theirs is the chat.
         return Chat.objects.get(direct_key=key), False
+    _later(broadcast.chat_created, chat.pk)
     return chat, True
 
 
@@ -52,10 +61,14 @@ def _clean_title(title: str) -> str:
     return title
 
 
-def _system_line(chat: Chat, kind: str, author: User, subject: User | None = None, text: str = "") -> Message:
+def _system_line(
+    chat: Chat, kind: str, author: User, subject: User | None = None, text: str = "", *, quiet: bool = False
+) -> Message:
     message = Message.objects.create(chat=chat, author=author, kind=kind, subject=subject, text=text)
     Chat.objects.filter(pk=chat.pk).update(last_message=message, last_activity_at=message.created_at)
     chat.last_message, chat.last_activity_at = message, message.created_at
+    if not quiet:
+        _later(broadcast.message_created, message.pk)
     return message
 
 
@@ -71,9 +84,11 @@ def create_group(creator: User, title: str, members: Iterable[User] = (), photo:
             [Membership(chat=chat, user=creator, role=Membership.Role.OWNER)]
             + [Membership(chat=chat, user=member) for member in others.values()]
         )
-        _system_line(chat, Message.Kind.CREATED, creator)
+        # The new group arrives whole (one event each), not line by line.
+        _system_line(chat, Message.Kind.CREATED, creator, quiet=True)
         for member in others.values():
-            _system_line(chat, Message.Kind.ADDED, creator, member)
+            _system_line(chat, Message.Kind.ADDED, creator, member, quiet=True)
+        _later(broadcast.chat_created, chat.pk, by=creator.pk)
     return chat
 
 
@@ -100,6 +115,7 @@ def rename_group(chat: Chat, by: User, title: str) -> Chat:
         chat.title = title
         chat.save(update_fields=["title"])
         _system_line(chat, Message.Kind.RENAMED, by, text=title)
+        _later(broadcast.chat_updated, chat.pk)
     return chat
 
 
@@ -115,6 +131,7 @@ def set_group_photo(chat: Chat, by: User, photo: ContentFile | None) -> Chat:
             chat.photo = ""
         chat.save(update_fields=["photo"])
         _system_line(chat, Message.Kind.PHOTO, by)
+        _later(broadcast.chat_updated, chat.pk)
         if old:
             storage = chat.photo.storage
             transaction.on_commit(lambda: storage.delete(old))
@@ -133,6 +150,7 @@ def add_member(chat: Chat, by: User, user: User) -> Membership:
             raise ValidationError(
                 _("%(name)s is already a member.") % {"name": user.display_name}, code="already_member"
             )
+        _later(broadcast.member_added, chat.pk, user.pk, by=by.pk)
         line = _system_line(chat, Message.Kind.ADDED, by, user)
         # They start with the history already read: only what comes next is new to them.
         membership.last_read_message_id = line.pk
@@ -151,6 +169,7 @@ def remove_member(chat: Chat, by: User, user: User) -> None:
         deleted, _rows = Membership.objects.filter(chat=chat, user=user).delete()
         if not deleted:
             raise ValidationError(_("%(name)s is not a member.") % {"name": user.display_name}, code="not_member")
+        _later(broadcast.member_removed, chat.pk, user.pk)
         _system_line(chat, Message.Kind.REMOVED, by, user)
 
 
@@ -160,6 +179,7 @@ def leave_chat(chat: Chat, user: User) -> None:
     with transaction.atomic():
         membership = _membership(chat, user)
         membership.delete()
+        _later(broadcast.member_removed, chat.pk, user.pk)
         remaining = Membership.objects.filter(chat=chat).order_by("joined_at", "id")
         if not remaining.exists():
             chat.delete()
@@ -216,6 +236,7 @@ def send_message(
             # Your own message is read by you.
             membership.last_read_message_id = message.pk
             membership.save(update_fields=["last_read_message_id"])
+            _later(broadcast.message_created, message.pk)
     except IntegrityError:
         # A concurrent retry with the same client_id won the race.
         if client_id is None:
@@ -248,6 +269,7 @@ def edit_message(message: Message, by: User, text: str) -> Message:
         message.text = text
         message.edited_at = timezone.now()
         message.save(update_fields=["text", "edited_at"])
+        _later(broadcast.message_changed, message.pk, "message.edited")
     return message
 
 
@@ -264,6 +286,7 @@ def delete_message(message: Message, by: User) -> Message:
         message.image_width = message.image_height = None
         message.deleted_at = timezone.now()
         message.save(update_fields=["text", "image", "thumbnail", "image_width", "image_height", "deleted_at"])
+        _later(broadcast.message_changed, message.pk, "message.deleted")
         if files:
             storage = message.image.storage
             transaction.on_commit(lambda: [storage.delete(name) for name in files])
@@ -278,9 +301,72 @@ def mark_read(chat: Chat, user: User, up_to: int | None = None) -> int | None:
     newest = messages.order_by("-id").values_list("id", flat=True).first()
     if newest is None:
         return None
-    updated = (
-        Membership.objects.filter(chat=chat, user=user)
-        .exclude(last_read_message_id__gte=newest)
-        .update(last_read_message_id=newest)
-    )
-    return newest if updated else None
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().filter(chat=chat, user=user).first()
+        if membership is None or (membership.last_read_message_id or 0) >= newest:
+            return None
+        before = membership.last_read_message_id or 0
+        membership.last_read_message_id = newest
+        membership.save(update_fields=["last_read_message_id"])
+        _later(broadcast.read, chat.pk, user.pk, before, newest)
+    return newest
+
+
+def typing(chat: Chat, user: User) -> None:
+    """Tell the other members that `user` is typing (nothing is stored)."""
+    member_ids = list(Membership.objects.filter(chat=chat).values_list("user_id", flat=True))
+    if user.pk not in member_ids:
+        raise PermissionDenied(_("You are not a member of this chat."))
+    _later(broadcast.typing, chat, user, member_ids)
+
+
+# Presence: online while any socket of the person is open and its server process alive ------------
+
+
+def _presence_ttl() -> timedelta:
+    return timedelta(seconds=settings.PRESENCE_TTL_SECONDS)
+
+
+def connect(user: User, channel_name: str) -> None:
+    """A socket opened; the person comes online if they were not."""
+    now = timezone.now()
+    with transaction.atomic():
+        Connection.objects.update_or_create(
+            channel_name=channel_name, defaults={"user": user, "expires_at": now + _presence_ttl()}
+        )
+        was_online = User.objects.filter(pk=user.pk, online_until__gt=now).exists()
+        User.objects.filter(pk=user.pk).update(online_until=now + _presence_ttl(), last_active=now)
+        if not was_online:
+            _later(broadcast.presence, user.pk)
+
+
+def disconnect(user: User, channel_name: str) -> None:
+    """A socket closed; the person goes offline when it was their last one."""
+    now = timezone.now()
+    with transaction.atomic():
+        Connection.objects.filter(channel_name=channel_name).delete()
+        if not Connection.objects.filter(user=user, expires_at__gt=now).exists():
+            User.objects.filter(pk=user.pk).update(online_until=None, last_active=now)
+            _later(broadcast.presence, user.pk)
+
+
+def heartbeat(channel_names: Iterable[str]) -> None:
+    """A server process renews its open sockets, and ends the presence of people whose sockets expired.
+
+    Every process runs it every PRESENCE_HEARTBEAT_SECONDS, so the sockets of a process that
+    died expire within PRESENCE_TTL_SECONDS and their people go offline.
+    """
+    now = timezone.now()
+    until = now + _presence_ttl()
+    with transaction.atomic():
+        channel_names = list(channel_names)
+        Connection.objects.filter(channel_name__in=channel_names).update(expires_at=until)
+        alive = set(Connection.objects.filter(channel_name__in=channel_names).values_list("user_id", flat=True))
+        # Someone whose last other socket closed just as this one opened was marked offline.
+        back = list(User.objects.filter(pk__in=alive).exclude(online_until__gt=now).values_list("pk", flat=True))
+        User.objects.filter(pk__in=alive).update(online_until=until, last_active=now)
+        Connection.objects.filter(expires_at__lte=now).delete()
+        gone = list(User.objects.filter(online_until__lte=now).values_list("pk", flat=True))
+        User.objects.filter(pk__in=gone).update(online_until=None)
+        for user_id in back + gone:
+            _later(broadcast.presence, user_id)

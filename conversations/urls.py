@@ -4,7 +4,9 @@ from . import group_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("chats/", views.chat_list, name="chat_list"),
     path("chats/<int:pk>/", views.chat, name="chat"),
+    path("chats/<int:pk>/updates/", views.updates, name="chat_updates"),
     path("chats/<int:pk>/messages/", views.send, name="send_message"),
     path("chats/<int:pk>/messages/<int:message_pk>/edit/", views.edit, name="edit_message"),
     path("chats/<int:pk>/messages/<int:message_pk>/delete/", views.delete, name="delete_message"),

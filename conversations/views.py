@@ -13,7 +13,7 @@ import mimetypes
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib import messages as notices
 from django.contrib.auth.decorators import login_required
@@ -24,6 +24,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -33,6 +34,7 @@ from . import actions
 from .forms import EditMessageForm, MessageForm
 from .models import Chat, Membership, Message
 from .permissions import get_chat_for_user, get_message_for_user
+from .receipts import ReadPositions
 
 # Messages per page of history; older ones come by `?before=<id>` (keyset, never OFFSET).
 PAGE_SIZE = 50
@@ -40,6 +42,7 @@ PAGE_SIZE = 50
 # messages" divider is on the page; the messages before it give it some context.
 MAX_WINDOW = 200
 UNREAD_CONTEXT = 5
+SYNC_SLACK = timedelta(seconds=10)
 
 # Stored names are random and never reused, so the browser may keep a file for good;
 # `private` because only members may see it, so no shared cache may keep it.
@@ -110,6 +113,16 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+def chat_list(request: HttpRequest) -> HttpResponse:
+    """The chat list alone: what a tab fetches after its socket reconnects, to catch up."""
+    if not request.htmx:
+        return redirect("home")
+    chats = Chat.objects.with_list_details(request.user)
+    return render(request, "conversations/shell.html#chat_list", {"chats": chats})
+
+
+@login_required
+@require_GET
 def chat(request: HttpRequest, pk: int) -> HttpResponse:
     """A chat: the newest messages, or with `?before=<id>` / `?after=<id>` a window of its history."""
     chat = get_chat_for_user(request.user, pk)
@@ -174,9 +187,61 @@ def _chat_page(
         "newest_id": window[-1].pk if window else None,
         "members": [membership.user for membership in chat.memberships.all()],
         "other": None if chat.is_group else chat.other_member(user),
+        "receipts": ReadPositions.from_memberships(chat.memberships.all()),
+        "synced_at": _sync_stamp(),
         **_composer(chat, form),
     }
     return render(request, "conversations/chat.html", context, status=status)
+
+
+def _sync_stamp() -> str:
+    """When a page (or a catch-up) saw the chat: edits after it are fetched after a reconnect.
+
+    A little earlier than now, so an edit whose transaction was still committing is not missed
+    (fetching one twice only replaces it with itself).
+    """
+    return (timezone.now() - SYNC_SLACK).isoformat()
+
+
+@login_required
+@require_GET
+def updates(request: HttpRequest, pk: int) -> HttpResponse:
+    """What a tab missed while its socket was down (htmx): messages after `after`, changes since `since`.
+
+    Everything comes as out-of-band swaps to stable ids, so what the tab already has is
+    replaced, never doubled; the tab asks for this every time its socket (re)connects.
+    """
+    chat = get_chat_for_user(request.user, pk)
+    if not request.htmx:
+        return redirect(f"{chat.get_absolute_url()}#bottom")
+    after = _message_id(request.GET.get("after")) or 0
+    try:
+        since = parse_datetime(request.GET.get("since", ""))
+    except ValueError:
+        since = None
+    if since is None or timezone.is_naive(since):
+        raise BadRequest("since is an ISO 8601 time with a zone.")
+    stamp = _sync_stamp()
+    _with_members(chat)
+    history = chat.messages.with_people()
+    new = list(history.filter(id__gt=after).order_by("id")[: MAX_WINDOW + 1])
+    previous = chat.messages.filter(id__lte=after).order_by("-id").values_list("created_at", flat=True).first()
+    changed_since = Q(edited_at__gte=since) | Q(deleted_at__gte=since)
+    changed = list(history.filter(changed_since, id__lte=after).order_by("id")[:MAX_WINDOW])
+    # Receipts of the last messages: read positions moved while the socket was down.
+    recent = list(history.filter(id__lte=after, author=request.user).order_by("-id")[:PAGE_SIZE])
+    context = {
+        "chat": chat,
+        "items": items_for(new[:MAX_WINDOW], previous_day=timezone.localdate(previous) if previous else None),
+        "too_many": len(new) > MAX_WINDOW,
+        "changed": changed,
+        "recent": recent,
+        "members": [membership.user for membership in chat.memberships.all()],
+        "other": None if chat.is_group else chat.other_member(request.user),
+        "receipts": ReadPositions.from_memberships(chat.memberships.all()),
+        "synced_at": stamp,
+    }
+    return render(request, "conversations/chat.html#updates", context)
 
 
 def _older_messages(request: HttpRequest, chat: Chat, before: int) -> HttpResponse:
@@ -196,6 +261,7 @@ def _older_messages(request: HttpRequest, chat: Chat, before: int) -> HttpRespon
         "has_older": len(newest_first) > PAGE_SIZE,
         "oldest_id": window[0].pk if window else None,
         "repeated_day": repeated_day,
+        "receipts": ReadPositions.of(chat.pk),
     }
     return render(request, "conversations/chat.html#older_page", context)
 
@@ -257,7 +323,8 @@ def _own_message(request: HttpRequest, pk: int, message_pk: int) -> tuple[Chat, 
 
 def _show_message(request: HttpRequest, chat: Chat, message: Message) -> HttpResponse:
     if request.htmx:
-        return render(request, "conversations/chat.html#message", {"message": message})
+        context = {"message": message, "chat": chat, "receipts": ReadPositions.of(chat.pk)}
+        return render(request, "conversations/chat.html#message", context)
     return redirect(f"{chat.get_absolute_url()}#message-{message.pk}")
 
 

@@ -167,7 +167,12 @@ def limit_rate(request: HttpRequest, scope: str, **keys: str) -> None:
 
 
 def authenticate_token(request: HttpRequest) -> ApiToken | None:
-    scheme, _, key = request.headers.get("Authorization", "").strip().partition(" ")
+    return token_from_header(request.headers.get("Authorization", ""))
+
+
+def token_from_header(authorization: str) -> ApiToken | None:
+    """The token of an `Authorization: Token <key>` header (of a request or a socket handshake)."""
+    scheme, _, key = authorization.strip().partition(" ")
     key = key.strip()
     if scheme.lower() != "token" or not TOKEN_KEY.fullmatch(key):
         return None

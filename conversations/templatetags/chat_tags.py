@@ -11,10 +11,13 @@ from datetime import datetime, timedelta
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from conversations.models import Chat, Message
+from conversations.receipts import ReadPositions
 
 register = template.Library()
 
@@ -53,3 +56,20 @@ def list_time(moment: datetime | None) -> str:
     if moment.year == today.year:
         return date_format(moment, "j M")
     return date_format(moment, "SHORT_DATE_FORMAT")
+
+
+@register.simple_tag
+def unread_badge(count: int) -> str:
+    """A chat's unread count in the list; also what the socket pushes when it changes (it differs per person)."""
+    if not count:
+        return ""
+    label = ngettext("%(count)d unread message", "%(count)d unread messages", count) % {"count": count}
+    return format_html(
+        '<span class="badge" aria-hidden="true">{}</span><span class="visually-hidden">{}</span>', count, label
+    )
+
+
+@register.filter
+def seen_by(receipts: ReadPositions | str, message: Message) -> int:
+    """How many other members have read `message` (0 where the page has no read positions)."""
+    return receipts.seen_by(message) if isinstance(receipts, ReadPositions) and message.author_id else 0

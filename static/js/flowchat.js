@@ -185,3 +185,98 @@ document.addEventListener("htmx:beforeRequest", () => {
   const area = document.getElementById("request-notices");
   if (area) area.replaceChildren();
 });
+
+// Live: what others do arrives over the page's socket (ws-connect on <body>) -------------------
+
+// A pushed piece aims at a stable id or selector; one whose target is not on this page (a
+// chat row on the profile page, a receipt of a message not loaded) is dropped here, quietly.
+htmx.defineExtension("live", {
+  transformResponse(text, xhr) {
+    if (xhr) return text; // an ordinary htmx answer, not a socket message
+    const template = document.createElement("template");
+    template.innerHTML = text;
+    for (const piece of [...template.content.children].filter((child) => child.hasAttribute("hx-swap-oob"))) {
+      const swap = piece.getAttribute("hx-swap-oob");
+      const colon = swap.indexOf(":");
+      const selector = colon > 0 ? swap.slice(colon + 1) : `#${CSS.escape(piece.id)}`;
+      if (!document.querySelector(selector)) piece.remove();
+    }
+    return template.innerHTML;
+  },
+});
+
+const messageList = () => document.getElementById("messages");
+
+let socket = null;
+let connectedBefore = false;
+document.addEventListener("htmx:wsOpen", (event) => {
+  socket = event.detail.socketWrapper;
+  // Nothing is replayed over a socket: fetch what was missed before it (re)connected — since
+  // the page was rendered, the first time — and replace what is already here.
+  catchUp(connectedBefore);
+  connectedBefore = true;
+});
+document.addEventListener("htmx:wsClose", () => {
+  socket = null;
+});
+
+function catchUp(refreshList) {
+  const list = messageList();
+  const synced = document.getElementById("synced");
+  if (list && synced) {
+    const last = list.querySelector(":scope > .message:last-of-type");
+    const after = last ? last.id.replace("message-", "") : "0";
+    const url = `${list.dataset.updatesUrl}?after=${after}&since=${encodeURIComponent(synced.dataset.at)}`;
+    htmx.ajax("GET", url, { source: list, swap: "none" });
+  }
+  const chats = document.getElementById("chats");
+  if (refreshList && chats) htmx.ajax("GET", chats.dataset.url, { target: "#chats", swap: "outerHTML" });
+}
+
+// "typing": at most every two seconds while someone types in the composer.
+let typedAt = 0;
+document.addEventListener("input", (event) => {
+  const list = messageList();
+  if (!socket || !list || event.target.id !== "composer-text") return;
+  const now = Date.now();
+  if (now - typedAt < 2000) return;
+  typedAt = now;
+  socket.send(JSON.stringify({ type: "typing", chat: Number(list.dataset.chat) }), list);
+});
+
+// New messages in the open chat, seen by a reader who is looking, are read: the badge goes
+// in every tab, and the others' receipts say so.
+let readTimer = null;
+function markRead() {
+  const list = messageList();
+  if (!list || document.visibilityState !== "visible") return;
+  const last = list.querySelector(":scope > .message:last-of-type");
+  if (!last || last.dataset.read || last.dataset.author === list.dataset.viewer) return;
+  clearTimeout(readTimer);
+  readTimer = setTimeout(() => {
+    last.dataset.read = "1";
+    htmx.ajax("POST", list.dataset.readUrl, { values: { up_to: last.id.replace("message-", "") }, swap: "none", source: list });
+  }, 300);
+}
+document.addEventListener("visibilitychange", markRead);
+
+// The tab's title counts the unread messages of every chat in the list.
+const baseTitle = document.title;
+function showUnreadTotal() {
+  const chats = document.getElementById("chats");
+  if (!chats) return;
+  let total = 0;
+  for (const badge of chats.querySelectorAll(".badge")) total += Number(badge.textContent) || 0;
+  document.title = total ? `(${total}) ${baseTitle}` : baseTitle;
+}
+showUnreadTotal();
+
+document.addEventListener("htmx:wsAfterMessage", () => {
+  // The open chat's row is not "unread" while it is open and read.
+  const list = messageList();
+  const open = list && document.getElementById(`chat-${list.dataset.chat}`);
+  if (open) open.querySelector(".chat-link").setAttribute("aria-current", "page");
+  markRead();
+  showUnreadTotal();
+});
+document.addEventListener("htmx:afterSettle", showUnreadTotal);

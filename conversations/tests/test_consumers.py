@@ -1,0 +1,419 @@
+"""The sockets, through the real ASGI application and channel layer (Redis in CI).
+
+alice and bob chat; carol is the outsider, whose sockets must never hear of their chat.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+import pytest_asyncio
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import Connection, User
+from conversations import actions
+from conversations.models import Message
+from flowchat.asgi import application
+from flowchat.testing import token_for
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+ORIGIN = (b"origin", b"http://localhost:8000")
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _empty_layer():
+    layer = get_channel_layer()
+    if hasattr(layer, "flush"):
+        await layer.flush()
+
+
+def _cookie(user: User) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def tab(user: User | None, chat=None, *, origin=ORIGIN, lang: str = "en") -> WebsocketCommunicator:
+    """A browser tab of `user`, showing `chat` (or another page)."""
+    headers = [origin] if origin else []
+    if user is not None:
+        headers.append((b"cookie", await sync_to_async(_cookie)(user)))
+    path = f"/ws/?lang={lang}" + (f"&chat={chat.pk}" if chat else "")
+    return WebsocketCommunicator(application, path, headers=headers)
+
+
+async def open_tab(user: User, chat=None, **kwargs) -> WebsocketCommunicator:
+    socket = await tab(user, chat, **kwargs)
+    connected, _ = await socket.connect()
+    assert connected
+    return socket
+
+
+async def script(user: User | None, query: str = "") -> WebsocketCommunicator:
+    headers = []
+    if user is not None:
+        key = await sync_to_async(token_for)(user)
+        headers.append((b"authorization", f"Token {key}".encode()))
+    return WebsocketCommunicator(application, f"/ws/api/{query}", headers=headers)
+
+
+async def events(socket: WebsocketCommunicator) -> list[dict]:
+    """Every JSON event waiting on a script's socket."""
+    received = []
+    while not await socket.receive_nothing(timeout=0.3):
+        received.append(json.loads(await socket.receive_from()))
+    return received
+
+
+async def pushed(socket: WebsocketCommunicator) -> str:
+    """Every piece of HTML waiting on a tab's socket."""
+    received = []
+    while not await socket.receive_nothing(timeout=0.3):
+        received.append(await socket.receive_from())
+    return "".join(received)
+
+
+act = sync_to_async
+
+
+# The handshake ------------------------------------------------------------------------------
+
+
+async def test_an_anonymous_tab_is_refused():
+    socket = await tab(None)
+    connected, code = await socket.connect()
+    assert not connected
+    assert code == 4401
+
+
+async def test_a_tab_from_another_site_is_refused(alice):
+    socket = await tab(alice, origin=(b"origin", b"http://evil.example"))
+    connected, _ = await socket.connect()
+    assert not connected
+
+
+async def test_a_tab_without_an_origin_is_refused(alice):
+    socket = await tab(alice, origin=None)
+    connected, _ = await socket.connect()
+    assert not connected
+
+
+async def test_an_unknown_socket_path_is_refused():
+    connected, _ = await WebsocketCommunicator(application, "/ws/nothing/").connect()
+    assert not connected
+
+
+# Messages -------------------------------------------------------------------------------------
+
+
+async def test_a_new_message_reaches_every_members_tabs_and_no_outsider(alice, bob, carol, chat):
+    alice_in_chat = await open_tab(alice, chat)
+    alice_elsewhere = await open_tab(alice)
+    bob_in_chat = await open_tab(bob, chat)
+    carol_tab = await open_tab(carol)
+    await pushed(alice_in_chat), await pushed(alice_elsewhere), await pushed(bob_in_chat), await pushed(carol_tab)
+
+    message, _ = await act(actions.send_message)(chat, bob, "Rope at 9?")
+
+    seen_in_chat = await pushed(alice_in_chat)
+    assert '<div hx-swap-oob="beforeend:#messages">' in seen_in_chat
+    assert f'id="message-{message.pk}"' in seen_in_chat
+    assert "Rope at 9?" in seen_in_chat
+    assert f'<li id="chat-{chat.pk}" hx-swap-oob="delete">' in seen_in_chat  # the row moves to the top
+    assert "live-notice" not in seen_in_chat  # the chat is on screen: no notice
+    elsewhere = await pushed(alice_elsewhere)
+    assert f'id="message-{message.pk}"' not in elsewhere  # not appended to another chat's list
+    assert 'class="live-notice"' in elsewhere and "Rope at 9?" in elsewhere
+    assert '<span class="badge" aria-hidden="true">1</span>' in elsewhere
+    # The sender's own tab gets it too (a second delivery replaces the first, by id).
+    assert f'id="message-{message.pk}"' in await pushed(bob_in_chat)
+    assert await carol_tab.receive_nothing(timeout=0.5)
+    for socket in (alice_in_chat, alice_elsewhere, bob_in_chat, carol_tab):
+        await socket.disconnect()
+
+
+async def test_a_tab_gets_its_own_language(alice, bob, chat):
+    russian = await open_tab(alice, lang="ru")
+    await pushed(russian)
+
+    await act(actions.send_message)(chat, bob, "Привет")
+
+    assert "1 непрочитанное сообщение" in await pushed(russian)
+    await russian.disconnect()
+
+
+async def test_edits_and_deletions_replace_the_message_in_place(alice, bob, chat):
+    message, _ = await act(actions.send_message)(chat, bob, "Rope at 9?")
+    alice_tab = await open_tab(alice, chat)
+    await pushed(alice_tab)
+
+    await act(actions.edit_message)(message, bob, "Rope at 10?")
+    edited = await pushed(alice_tab)
+    assert f'id="message-{message.pk}" data-author="{bob.pk}" hx-swap-oob="true"' in edited
+    assert "Rope at 10?" in edited and "edited" in edited
+
+    await act(actions.delete_message)(message, bob)
+    deleted = await pushed(alice_tab)
+    assert f'id="message-{message.pk}"' in deleted
+    assert "Message deleted" in deleted and "Rope at 10?" not in deleted
+    await alice_tab.disconnect()
+
+
+async def test_pushing_an_event_does_no_database_work(alice, bob, chat):
+    alice_tab = await open_tab(alice, chat)
+    await pushed(alice_tab)
+
+    with mock.patch("channels.consumer.aclose_old_connections") as cleanup:
+        await act(actions.send_message)(chat, bob, "hello")
+        assert "hello" in await pushed(alice_tab)
+
+    cleanup.assert_not_called()
+    await alice_tab.disconnect()
+
+
+# Chats and members ------------------------------------------------------------------------------
+
+
+async def test_a_new_direct_chat_and_a_new_group_appear_in_the_list(alice, bob, carol):
+    bob_tab = await open_tab(bob)
+    await pushed(bob_tab)
+
+    chat, _ = await act(actions.get_or_create_direct_chat)(alice, bob)
+    html = await pushed(bob_tab)
+    assert '<div hx-swap-oob="afterbegin:#chats">' in html and f'<li id="chat-{chat.pk}" class="chat-row">' in html
+
+    group = await act(actions.create_group)(alice, "Climbing", [bob])
+    html = await pushed(bob_tab)
+    assert f'<li id="chat-{group.pk}"' in html
+    assert "Alice Archer added you to this group" in html
+    await bob_tab.disconnect()
+
+
+async def test_a_removed_member_stops_hearing_of_the_group_at_once(alice, bob, group):
+    bob_tab = await open_tab(bob, group)
+    bob_api = await script(bob)
+    assert (await bob_api.connect())[0]
+    await pushed(bob_tab), await events(bob_api)
+
+    await act(actions.remove_member)(group, alice, bob)
+
+    html = await pushed(bob_tab)
+    assert f'<li id="chat-{group.pk}" hx-swap-oob="delete">' in html
+    assert "You are no longer a member of this chat." in html
+    assert [e["event"] for e in await events(bob_api)] == ["member.removed"]
+
+    await act(actions.send_message)(group, alice, "Bob cannot read this")
+    assert await bob_tab.receive_nothing(timeout=0.5)
+    assert await bob_api.receive_nothing(timeout=0.1)
+    await bob_tab.disconnect()
+    await bob_api.disconnect()
+
+
+async def test_renaming_a_group_updates_its_header_and_row(alice, bob, group):
+    bob_tab = await open_tab(bob, group)
+    await pushed(bob_tab)
+
+    await act(actions.rename_group)(group, alice, "Bouldering")
+
+    html = await pushed(bob_tab)
+    assert '<header class="chat-header" id="chat-header" hx-swap-oob="true">' in html
+    assert "Bouldering" in html
+    await bob_tab.disconnect()
+
+
+# Typing, receipts, presence ------------------------------------------------------------------------
+
+
+async def test_typing_reaches_the_other_members_only(alice, bob, carol, chat):
+    alice_tab, bob_tab = await open_tab(alice, chat), await open_tab(bob, chat)
+    await pushed(alice_tab), await pushed(bob_tab)
+
+    await alice_tab.send_json_to({"type": "typing", "chat": chat.pk})
+
+    html = await pushed(bob_tab)
+    assert '<div hx-swap-oob="innerHTML:#typing">' in html
+    assert f'<div hx-swap-oob="innerHTML:#chat-{chat.pk}-typing">' in html
+    assert '<span class="typing-note">Alice Archer is typing…</span>' in html
+    assert await alice_tab.receive_nothing(timeout=0.3)
+    await alice_tab.disconnect()
+    await bob_tab.disconnect()
+
+
+async def test_typing_into_someone_elses_chat_is_an_error(bob, carol, chat):
+    carol_api = await script(carol)
+    assert (await carol_api.connect())[0]
+    bob_tab = await open_tab(bob)
+    await pushed(bob_tab), await events(carol_api)
+
+    await carol_api.send_json_to({"type": "typing", "chat": chat.pk})
+
+    assert await events(carol_api) == [{"event": "error", "chat": None, "data": {"detail": "No such chat."}}]
+    assert await bob_tab.receive_nothing(timeout=0.3)
+    await carol_api.disconnect()
+    await bob_tab.disconnect()
+
+
+async def test_a_socket_that_sends_no_json_is_closed_with_a_reason(alice):
+    alice_api = await script(alice)
+    assert (await alice_api.connect())[0]
+
+    await alice_api.send_to(text_data="typing!")
+
+    assert (await alice_api.receive_output())["code"] == 4400
+    await alice_api.disconnect()
+
+
+async def test_seen_reaches_the_author_and_reading_clears_the_badge_in_my_other_tabs(alice, bob, chat):
+    message, _ = await act(actions.send_message)(chat, alice, "Rope at 9?")
+    alice_tab, bob_other_tab = await open_tab(alice, chat), await open_tab(bob)
+    await pushed(alice_tab), await pushed(bob_other_tab)
+
+    await act(actions.mark_read)(chat, bob)
+
+    assert f'<span class="receipt" id="message-{message.pk}-receipt" hx-swap-oob="true">Seen</span>' in await pushed(
+        alice_tab
+    )
+    assert f'<div hx-swap-oob="innerHTML:#chat-{chat.pk}-unread"></div>' in await pushed(bob_other_tab)
+    await alice_tab.disconnect()
+    await bob_other_tab.disconnect()
+
+
+async def test_a_group_says_how_many_have_seen(alice, bob, carol, group):
+    await act(actions.add_member)(group, alice, carol)
+    message, _ = await act(actions.send_message)(group, alice, "Who is driving?")
+    alice_tab = await open_tab(alice, group)
+    await pushed(alice_tab)
+
+    await act(actions.mark_read)(group, bob)
+    assert "Seen by 1" in await pushed(alice_tab)
+    await act(actions.mark_read)(group, carol)
+    assert "Seen by 2" in await pushed(alice_tab)
+    await alice_tab.disconnect()
+
+
+async def online(user: User) -> bool:
+    return (await User.objects.aget(pk=user.pk)).is_online
+
+
+async def test_presence_follows_the_last_open_tab(alice, bob, chat):
+    bob_tab = await open_tab(bob)
+    await pushed(bob_tab)
+
+    first = await open_tab(alice)
+    came = await pushed(bob_tab)
+    assert f'<div hx-swap-oob="innerHTML:[data-presence-dot=&quot;{alice.pk}&quot;]"><span class="presence-dot">' in came
+    assert await online(alice)
+
+    second = await open_tab(alice)
+    await first.disconnect()
+    assert await online(alice)  # one tab of two closed: still online
+    assert "presence" not in await pushed(bob_tab)
+
+    await second.disconnect()
+    assert not await online(alice)
+    went = await pushed(bob_tab)
+    assert f"[data-presence-text=&quot;{alice.pk}&quot;]" in went and "Last seen just now" in went
+    await bob_tab.disconnect()
+
+
+async def test_people_whose_server_died_go_offline_when_their_heartbeat_expires(alice, bob, chat):
+    await act(actions.connect)(alice, "a-socket-of-a-dead-process")
+    bob_tab = await open_tab(bob)
+    await pushed(bob_tab)
+
+    # No process renews it: after the time to live, any process's heartbeat ends it.
+    await Connection.objects.filter(channel_name="a-socket-of-a-dead-process").aupdate(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    await User.objects.filter(pk=alice.pk).aupdate(online_until=timezone.now() - timedelta(seconds=1))
+    await act(actions.heartbeat)([])
+
+    assert not await Connection.objects.filter(user=alice).aexists()
+    assert "Last seen" in await pushed(bob_tab)
+    await bob_tab.disconnect()
+
+
+# Scripts: /ws/api/ ---------------------------------------------------------------------------------
+
+
+async def test_a_script_needs_a_token_in_the_header():
+    socket = await script(None)
+    connected, _ = await socket.connect()
+    assert connected
+    assert json.loads(await socket.receive_from())["event"] == "error"
+    assert (await socket.receive_output())["code"] == 4401
+
+
+async def test_a_script_follows_every_event_of_its_chats(alice, bob, carol, group):
+    alice_api = await script(alice)
+    assert (await alice_api.connect())[0]
+    await events(alice_api)
+
+    message, _ = await act(actions.send_message)(group, bob, "On my way")
+    await act(actions.edit_message)(message, bob, "On my way!")
+    await act(actions.mark_read)(group, alice)
+    await act(actions.add_member)(group, alice, carol)
+    await act(actions.rename_group)(group, alice, "Bouldering")
+    await act(actions.delete_message)(message, bob)
+
+    received = await events(alice_api)
+    assert [event["event"] for event in received] == [
+        "message.created",
+        "message.edited",
+        "read",
+        "member.added",  # chat.created went to carol alone: alice had the chat
+        "message.created",  # "Alice added Carol"
+        "message.created",  # "Alice renamed the group to ..."
+        "chat.updated",
+        "message.deleted",
+    ]
+    created = received[0]
+    assert created["chat"] == group.pk
+    assert created["data"]["id"] == message.pk and created["data"]["text"] == "On my way"
+    assert created["data"]["author"]["username"] == "bob"
+    assert received[2]["data"] == {"chat": group.pk, "user": alice.pk, "message": message.pk}
+    assert received[3]["data"]["user"]["username"] == "carol"
+    assert received[6]["data"]["title"] == "Bouldering"
+    assert received[7]["data"]["deleted_at"] is not None and received[7]["data"]["text"] == ""
+    await alice_api.disconnect()
+
+
+async def test_a_script_catches_up_after_a_message_id(alice, bob, chat, group):
+    first, _ = await act(actions.send_message)(chat, bob, "one")
+    await act(actions.send_message)(chat, bob, "two")
+    await act(actions.send_message)(group, bob, "three")
+
+    alice_api = await script(alice, f"?after={first.pk}")
+    assert (await alice_api.connect())[0]
+
+    received = [event for event in await events(alice_api) if event["event"] != "presence"]
+    assert [e["data"]["text"] for e in received[:-1]] == ["two", "three"]
+    assert received[-1] == {"event": "caught_up", "chat": None, "data": {"more": False}}
+    await alice_api.disconnect()
+
+
+async def test_a_bad_after_is_refused_with_a_close_code(alice):
+    socket = await script(alice, "?after=yesterday")
+    assert (await socket.connect())[0]
+    assert json.loads(await socket.receive_from())["data"]["detail"] == "after must be a message id."
+    assert (await socket.receive_output())["code"] == 4400
+
+
+async def test_an_outsider_script_hears_nothing_of_the_chat(bob, carol, chat):
+    carol_api = await script(carol)
+    assert (await carol_api.connect())[0]
+    await events(carol_api)
+
+    await act(actions.send_message)(chat, bob, "private")
+
+    assert await carol_api.receive_nothing(timeout=0.5)
+    assert not await Message.objects.filter(chat__memberships__user=carol).aexists()
+    await carol_api.disconnect()
