@@ -191,8 +191,10 @@ document.addEventListener("htmx:beforeRequest", () => {
 // A pushed piece aims at a stable id or selector; one whose target is not on this page (a
 // chat row on the profile page, a receipt of a message not loaded) is dropped here, quietly.
 htmx.defineExtension("live", {
-  transformResponse(text, xhr) {
-    if (xhr) return text; // an ordinary htmx answer, not a socket message
+  transformResponse(text, xhr, elt) {
+    // Socket messages, and the catch-up after a (re)connect (asked for by the message list);
+    // other htmx answers are left as they are.
+    if (xhr && !(elt && elt.id === "messages")) return text;
     const template = document.createElement("template");
     template.innerHTML = text;
     for (const piece of [...template.content.children].filter((child) => child.hasAttribute("hx-swap-oob"))) {
