@@ -1,4 +1,6 @@
-"""UNFINISHED (not collected: rename to test_live.py once it passes). Two people in two browsers: what one does reaches the other at once, without a reload.
+"""UNFINISHED, not collected (rename to test_live.py once it passes).
+
+Two people in two browsers: what one does reaches the other at once, without a reload.
 
 Everything here goes through the browsers and the real server process (its socket, its
 channel layer), so nothing is pushed from the test itself.
