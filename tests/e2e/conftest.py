@@ -37,7 +37,7 @@ from django.db import connection, connections
 from django.test import Client
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, Response, sync_playwright
 
-from accounts.models import User
+from accounts.models import Connection, User
 from conftest import PASSWORD, make_person, require
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -365,6 +365,15 @@ def open_tab(request, browser: Browser, server: Server, transactional_db) -> Ite
     yield open_tab
     for tab in tabs:
         tab.close()
+    wait_for_sockets_to_close()
+
+
+def wait_for_sockets_to_close() -> None:
+    """A closed tab's socket ends on the server a moment later, with database writes (presence)
+    that must not race the flush after the test."""
+    deadline = time.monotonic() + 10
+    while Connection.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @pytest.fixture
