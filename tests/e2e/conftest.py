@@ -162,15 +162,13 @@ def wait_for_server_connections_to_close(django_db_blocker) -> None:
             time.sleep(0.05)
 
 
-@pytest.fixture(scope="session")
-def server(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Server]:
-    """daphne serving FlowChat from the test database, on a free port, for the whole session."""
-    root = tmp_path_factory.mktemp("server")
+def start_server(root: Path, **env: str) -> Server:
+    """daphne serving FlowChat from the test database on a free port, as in production."""
     log = root / "daphne.log"
     media_root = root / "media"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {
+    environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "flowchat.settings",
         "DATABASE_URL": database_url(connection.settings_dict),
@@ -178,22 +176,36 @@ def server(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Ser
         "HTTPS": "false",
         "MEDIA_ROOT": str(media_root),
         "PYTHONUNBUFFERED": "1",
+        **env,
     }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    forget_rate_limits()
+    environment.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "flowchat.asgi:application"]
     with log.open("wb") as log_file:
-        process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, cwd=settings.BASE_DIR, env=environment, stdout=log_file, stderr=subprocess.STDOUT
+        )
+    wait_until_serving(process, url, log)
+    return Server(url=url, process=process, log=log, media_root=media_root)
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
     try:
-        wait_until_serving(process, url, log)
-        yield Server(url=url, process=process, log=log, media_root=media_root)
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture(scope="session")
+def server(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Server]:
+    """One server for the whole session."""
+    forget_rate_limits()
+    running = start_server(tmp_path_factory.mktemp("server"))
+    try:
+        yield running
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_server(running)
         wait_for_server_connections_to_close(django_db_blocker)
 
 
