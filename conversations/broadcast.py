@@ -45,6 +45,8 @@ PARTS = ("open", "elsewhere", "list", "any")
 # A read position that jumps far ahead updates the receipts of this many messages at most;
 # older ones are right after a reload.
 MAX_RECEIPTS = 100
+# channels-redis's connection pools refuse (not queue) requests beyond their size.
+MAX_CONCURRENT_SENDS = 50
 
 Html = dict[str, str]  # language -> HTML
 
@@ -123,15 +125,21 @@ class Event:
 
 
 def fan_out(deliveries: list[tuple[int, dict[str, Any]]]) -> None:
-    """Send each person their event: all at once, in one hop to the event loop."""
+    """Send each person their event, in one hop to the event loop."""
     layer = get_channel_layer()
-    if layer is None:
-        return
+    if layer is not None:
+        async_to_sync(send_each)(layer, deliveries)
 
-    async def send_all() -> None:
-        await asyncio.gather(*(layer.group_send(group_for(user_id), event) for user_id, event in deliveries))
 
-    async_to_sync(send_all)()
+async def send_each(layer: Any, deliveries: list[tuple[int, dict[str, Any]]]) -> None:
+    """Concurrently, but no more sends at once than a Redis connection pool holds."""
+    slots = asyncio.Semaphore(MAX_CONCURRENT_SENDS)
+
+    async def send(user_id: int, event: dict[str, Any]) -> None:
+        async with slots:
+            await layer.group_send(group_for(user_id), event)
+
+    await asyncio.gather(*(send(user_id, event) for user_id, event in deliveries))
 
 
 # What the events carry -----------------------------------------------------------------------
