@@ -350,6 +350,11 @@ def disconnect(user: User, channel_name: str) -> None:
             _later(broadcast.presence, user.pk)
 
 
+def close_sockets(user_id: int, *, session: str | None = None, token: int | None = None) -> None:
+    """A session ended (logout) or an API token was revoked: the sockets it opened close."""
+    _later(broadcast.close_sockets, user_id, session=session, token=token)
+
+
 def heartbeat(channel_names: Iterable[str]) -> None:
     """A server process renews its open sockets, and ends the presence of people whose sockets expired.
 

@@ -413,3 +413,8 @@ def presence(user_id: int) -> None:
     last_active = person.last_active.isoformat().replace("+00:00", "Z") if person.last_active else None
     event.shared_data = {"user": user_summary(person), "is_online": person.is_online, "last_active": last_active}
     event.send(contacts)
+
+
+def close_sockets(user_id: int, *, session: str | None = None, token: int | None = None) -> None:
+    """The sockets of an ended session or a revoked token close themselves (conversations.consumers)."""
+    fan_out([(user_id, {"type": "close_sockets", "session": session, "token": token})])

@@ -101,8 +101,15 @@ class PersonSocket(AsyncWebsocketConsumer):
     async def dispatch(self, message: dict[str, Any]) -> None:
         if message["type"] == "deliver":
             await self.deliver(message)
+        elif message["type"] == "close_sockets":
+            if self.opened_by(message):
+                await self.close(code=UNAUTHORIZED)
         else:
             await super().dispatch(message)
+
+    def opened_by(self, ended: dict[str, Any]) -> bool:
+        """Whether this socket was opened by the session or token that just ended."""
+        raise NotImplementedError
 
     async def deliver(self, event: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -164,8 +171,12 @@ class BrowserSocket(PersonSocket):
         if self.language not in LANGUAGES:
             self.language = LANGUAGES[0]
         self.open_chat = _id(params.get("chat", [""])[0])
+        self.session_key = self.scope["session"].session_key
         await self.accept()
         await self.join()
+
+    def opened_by(self, ended: dict[str, Any]) -> bool:
+        return ended["session"] is not None and ended["session"] == self.session_key
 
     async def deliver(self, event: dict[str, Any]) -> None:
         html = event["html"][self.language]
@@ -187,6 +198,7 @@ class ApiSocket(PersonSocket):
             await self.close(code=UNAUTHORIZED)
             return
         self.user = token.user
+        self.token_id = token.pk
         params = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         after = params.get("after", [None])[0]
         if after is not None and _id(after) is None:
@@ -216,6 +228,9 @@ class ApiSocket(PersonSocket):
 
     async def deliver(self, event: dict[str, Any]) -> None:
         await self.send_json({"event": event["event"], "chat": event["chat"], "data": event["data"]})
+
+    def opened_by(self, ended: dict[str, Any]) -> bool:
+        return ended["token"] is not None and ended["token"] == self.token_id
 
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content, ensure_ascii=False))

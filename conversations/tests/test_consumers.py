@@ -418,3 +418,38 @@ async def test_an_outsider_script_hears_nothing_of_the_chat(bob, carol, chat):
     assert await carol_api.receive_nothing(timeout=0.5)
     assert not await Message.objects.filter(chat__memberships__user=carol).aexists()
     await carol_api.disconnect()
+
+
+# Ending a session or a token ----------------------------------------------------------------------
+
+
+async def test_logging_out_closes_that_sessions_tabs_and_no_others(alice):
+    browser = Client()
+    await act(browser.force_login)(alice)
+    cookie = f"sessionid={browser.cookies['sessionid'].value}".encode()
+    same_session = WebsocketCommunicator(application, "/ws/?lang=en", headers=[ORIGIN, (b"cookie", cookie)])
+    assert (await same_session.connect())[0]
+    other_session = await open_tab(alice)
+    await pushed(same_session), await pushed(other_session)
+
+    await act(browser.post)("/accounts/logout/")
+
+    assert (await same_session.receive_output())["code"] == 4401
+    assert await other_session.receive_nothing(timeout=0.3)
+    await other_session.disconnect()
+
+
+async def test_revoking_a_token_closes_the_sockets_it_opened(alice):
+    key = await act(token_for)(alice)
+    alice_api = WebsocketCommunicator(application, "/ws/api/", headers=[(b"authorization", f"Token {key}".encode())])
+    assert (await alice_api.connect())[0]
+    other_api = await script(alice)
+    assert (await other_api.connect())[0]
+    await events(alice_api), await events(other_api)
+
+    response = await act(Client().post)("/api/logout/", headers={"Authorization": f"Token {key}"})
+    assert response.status_code in (200, 204)
+
+    assert (await alice_api.receive_output())["code"] == 4401
+    assert await other_api.receive_nothing(timeout=0.3)
+    await other_api.disconnect()
