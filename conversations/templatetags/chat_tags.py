@@ -33,6 +33,12 @@ def photo_for(chat: Chat, viewer: User) -> str:
 
 
 @register.filter
+def other_for(chat: Chat, viewer: User) -> User | None:
+    """The other person of a direct chat (None for a group), to show their avatar and presence."""
+    return None if chat.is_group else chat.other_member(viewer)
+
+
+@register.filter
 def preview_for(message: Message | None, viewer: User) -> str:
     """The chat list's line for the last message; "You: ..." when it is the viewer's own."""
     if message is None:

@@ -851,3 +851,12 @@ def test_edit_with_a_stale_copy_does_not_bring_back_a_deleted_message(client, al
         actions.edit_message(stale, alice, "back again")
     message.refresh_from_db()
     assert message.text == "" and message.deleted_at is not None
+
+
+def test_a_direct_chats_row_shows_whether_the_other_person_is_online(as_alice, bob, chat):
+    actions.connect(bob, "bob-tab")
+
+    html = page(as_alice.get(reverse("home")))
+
+    row = html[html.index(f'id="chat-{chat.pk}"') :]
+    assert f'data-presence-dot="{bob.pk}"><span class="presence-dot"></span>' in row
