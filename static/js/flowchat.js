@@ -162,6 +162,26 @@ document.addEventListener("htmx:oobBeforeSwap", (event) => {
   }
 });
 
+// Text typed while a message was on its way is not lost when the fresh composer comes back.
+let unsent = "";
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const form = event.detail.elt;
+  if (form.id === "composer") form.dataset.sending = form.querySelector("#composer-text").value;
+});
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const form = event.detail.target;
+  if (form.id !== "composer" || event.detail.xhr.status >= 300 || form.dataset.sending === undefined) return;
+  const typed = form.querySelector("#composer-text").value;
+  const sent = form.dataset.sending;
+  unsent = typed.startsWith(sent) ? typed.slice(sent.length).trimStart() : typed;
+});
+document.addEventListener("htmx:afterSwap", (event) => {
+  const field = document.getElementById("composer-text");
+  if (!unsent || !field || event.detail.target.id !== "composer") return;
+  field.value = unsent;
+  unsent = "";
+});
+
 // After sending, show the sent message at the bottom.
 document.addEventListener("htmx:afterSwap", (event) => {
   if (event.detail.target.id === "composer" || event.detail.elt.id === "composer") {

@@ -172,3 +172,20 @@ def test_after_the_connection_drops_nothing_sent_meanwhile_is_missing_or_doubled
     # The failed attempts while cut off are this test's expected console errors: the
     # browser's, and htmx's logging of its wsError event ("[object Event]").
     bobs.problems = [p for p in bobs.problems if "/ws/nowhere/" not in p and "[object Event]" not in p]
+
+
+def test_what_is_typed_while_a_message_is_on_its_way_stays_in_the_composer(alice_and_bob):
+    alices, _bobs, chat = alice_and_bob
+    open_chat(alices, chat)
+    on_the_way = []
+    alices.page.route("**/chats/*/messages/", lambda route: on_the_way.append(route))  # held until continued
+    composer = alices.page.locator("#composer-text")
+    composer.fill("First")
+    composer.press("Enter")
+
+    composer.press_sequentially(" and the second")
+    assert len(on_the_way) == 1
+    on_the_way[0].continue_()
+
+    expect(alices.page.locator("#messages .message-text", has_text="First")).to_have_count(1)
+    expect(alices.page.locator("#composer-text")).to_have_value("and the second")
