@@ -194,7 +194,7 @@ class ApiSocket(PersonSocket):
         token = await database_sync_to_async(token_from_header)(headers.get(b"authorization", b"").decode("latin-1"))
         await self.accept()
         if token is None:
-            await self.send_json({"event": "error", "data": {"detail": "Send Authorization: Token <key>."}})
+            await self.refuse("Send Authorization: Token <key>.")
             await self.close(code=UNAUTHORIZED)
             return
         self.user = token.user
@@ -202,7 +202,7 @@ class ApiSocket(PersonSocket):
         params = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         after = params.get("after", [None])[0]
         if after is not None and _id(after) is None:
-            await self.send_json({"event": "error", "data": {"detail": "after must be a message id."}})
+            await self.refuse("after must be a message id.")
             await self.close(code=BAD_REQUEST)
             return
         # Join first, then catch up: a message sent in between may come twice (same id), never not at all.

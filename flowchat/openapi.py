@@ -16,6 +16,7 @@ from typing import Any
 from django.http import HttpResponse
 
 from .api import ApiRequest, api_view, json_response
+from .socket_events import EVENT_SCHEMAS, WEBSOCKET
 
 Schema = dict[str, Any]
 
@@ -878,12 +879,15 @@ def document() -> Schema:
                 "JSON in, JSON out. Send `Authorization: Token <key>` (from POST /api/login/) on every "
                 "call but registration and login; browser session cookies do not count here. "
                 "Every error is an Error object. A path outside this document answers 404, and a "
-                "method a path does not list answers 405 with an Allow header."
+                "method a path does not list answers 405 with an Allow header. What other people do "
+                "arrives as events on the WebSocket /ws/api/ (see x-websocket and SocketEvent)."
             ),
         },
         "tags": [{"name": PEOPLE}, {"name": CHATS}, {"name": MESSAGES}, {"name": "Meta"}],
         "security": [{"token": []}],
         "paths": PATHS,
+        # Events for scripts over a WebSocket, which OpenAPI cannot describe as an operation.
+        "x-websocket": WEBSOCKET,
         "components": {
             "securitySchemes": {
                 "token": {
@@ -893,7 +897,7 @@ def document() -> Schema:
                     "description": "`Token <key>`",
                 },
             },
-            "schemas": SCHEMAS,
+            "schemas": SCHEMAS | EVENT_SCHEMAS,
             "parameters": PARAMETERS,
             "responses": {
                 name: answer(description, ref("Error"), headers=headers)

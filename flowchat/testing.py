@@ -160,3 +160,10 @@ def upload(name: str, content: bytes) -> io.BytesIO:
 def multipart(fields: dict[str, Any]) -> dict[str, Any]:
     """Keyword arguments for a multipart PATCH or PUT with Django's test client."""
     return {"data": encode_multipart(BOUNDARY, fields), "content_type": MULTIPART_CONTENT}
+
+
+def check_event(event: dict[str, Any]) -> dict[str, Any]:
+    """A /ws/api/ event, checked against the document's SocketEvent schema."""
+    schema = {"$ref": f"{DOCUMENT_URI}#/components/schemas/SocketEvent"}
+    Draft202012Validator(schema, registry=REGISTRY).validate(event)
+    return event

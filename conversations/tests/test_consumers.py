@@ -21,7 +21,7 @@ from accounts.models import Connection, User
 from conversations import actions
 from conversations.models import Message
 from flowchat.asgi import application
-from flowchat.testing import token_for
+from flowchat.testing import check_event, token_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -69,7 +69,7 @@ async def events(socket: WebsocketCommunicator) -> list[dict]:
     """Every JSON event waiting on a script's socket."""
     received = []
     while not await socket.receive_nothing(timeout=0.3):
-        received.append(json.loads(await socket.receive_from()))
+        received.append(check_event(json.loads(await socket.receive_from())))
     return received
 
 
@@ -349,7 +349,7 @@ async def test_a_script_needs_a_token_in_the_header():
     socket = await script(None)
     connected, _ = await socket.connect()
     assert connected
-    assert json.loads(await socket.receive_from())["event"] == "error"
+    assert check_event(json.loads(await socket.receive_from()))["event"] == "error"
     assert (await socket.receive_output())["code"] == 4401
 
 
@@ -404,7 +404,7 @@ async def test_a_script_catches_up_after_a_message_id(alice, bob, chat, group):
 async def test_a_bad_after_is_refused_with_a_close_code(alice):
     socket = await script(alice, "?after=yesterday")
     assert (await socket.connect())[0]
-    assert json.loads(await socket.receive_from())["data"]["detail"] == "after must be a message id."
+    assert check_event(json.loads(await socket.receive_from()))["data"]["detail"] == "after must be a message id."
     assert (await socket.receive_output())["code"] == 4400
 
 
