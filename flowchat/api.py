@@ -308,6 +308,13 @@ def not_found(request: HttpRequest) -> JsonResponse:
     return error(404, detail)
 
 
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """What Django answers, DEBUG off, when a request fails before any view, as a Host not in ALLOWED_HOSTS."""
+    if _is_api(request):
+        return error(400, "The request could not be read.")
+    return defaults.bad_request(request, exception)
+
+
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
         return error(404, "Not found.")

@@ -12,4 +12,33 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from conversations.routing import websocket_urlpatterns  # noqa: E402
 
+
+def leave_form_bodies_to_django() -> None:
+    """Stop daphne's HTTP layer (Twisted) from parsing multipart POST bodies itself.
+
+    Twisted reads every multipart/form-data POST into its own copy, which nothing uses
+    (Django parses the body again), and answers one it cannot parse with a bare 400 of
+    its own: no JSON, no Content-Type, before FlowChat sees the request. Daphne imports
+    this module (the ASGI_APPLICATION) before it serves, `runserver` included.
+    """
+    try:
+        from daphne import http_protocol
+    except ImportError:  # served by another ASGI server
+        return
+    if getattr(http_protocol.WebRequest, "leaves_form_bodies_to_django", False):
+        return
+
+    class WebRequest(http_protocol.WebRequest):
+        leaves_form_bodies_to_django = True
+
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self._parsePOSTFormSubmission = False
+
+    # HTTPFactory.buildProtocol looks the class up by this name on every connection.
+    http_protocol.WebRequest = WebRequest
+
+
+leave_form_bodies_to_django()
+
 application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": URLRouter(websocket_urlpatterns)})

@@ -168,7 +168,8 @@ SCHEMAS |= {
             "username": {"type": "string", "minLength": 2, "maxLength": 150, "description": USERNAME_RULES},
             "password": {
                 "type": "string",
-                "description": "Checked by the server's password rules: long enough, not common, "
+                "minLength": 8,
+                "description": "Checked by the server's password rules: at least 8 characters, not common, "
                 "not all digits, not like the username.",
             },
         },
@@ -178,8 +179,12 @@ SCHEMAS |= {
         "required": ["username", "password"],
         "additionalProperties": False,
         "properties": {
-            "username": {"type": "string", "description": "The username (any case) or the email address."},
-            "password": {"type": "string"},
+            "username": {
+                "type": "string",
+                "minLength": 1,
+                "description": "The username (any case) or the email address.",
+            },
+            "password": {"type": "string", "minLength": 1},
         },
     },
     "Login": {
@@ -244,7 +249,8 @@ PARAMETERS |= {
         "name": "offset",
         "in": "query",
         "description": "How many to skip.",
-        "schema": {"type": "integer", "minimum": 0, "default": 0},
+        # Kept equal to accounts.api.MAX_OFFSET.
+        "schema": {"type": "integer", "minimum": 0, "maximum": 1_000_000_000, "default": 0},
     },
 }
 
@@ -379,12 +385,12 @@ def nullable(schema: Schema) -> Schema:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
+# As conversations.api.parse_id reads it: up to 19 digits, not all zeros (ids start at 1).
+ID_STRING: Schema = {"type": "string", "pattern": "^0*[1-9][0-9]*$", "maxLength": 19}
 ID_VALUE: Schema = {
-    "description": "An id: a JSON number, or a string of its digits (as the original API took it).",
-    "oneOf": [
-        {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
-        {"type": "string", "pattern": "^[0-9]{1,19}$"},
-    ],
+    "description": "An id: a JSON number, or a string of its digits (as the original API took it); "
+    "from 1 to 9223372036854775807 either way.",
+    "oneOf": [{"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, ID_STRING],
 }
 TIME = {"type": "string", "format": "date-time"}
 OPTIONAL_TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -571,6 +577,7 @@ SCHEMAS |= {
             "chat": {**ID_VALUE, "description": "A chat you are a member of."},
             "text": {
                 "type": "string",
+                "minLength": 1,
                 "maxLength": MESSAGE_MAX_LENGTH,
                 "description": "Not empty (leading and trailing blanks are dropped).",
             },
@@ -583,7 +590,7 @@ SCHEMAS |= {
         "additionalProperties": False,
         "description": "A message with a picture, and text if you like.",
         "properties": {
-            "chat": {"type": "string", "pattern": "^[0-9]{1,19}$"},
+            "chat": {**ID_STRING, "description": "A chat you are a member of."},
             "text": {"type": "string", "maxLength": MESSAGE_MAX_LENGTH},
             "client_id": {**CLIENT_ID, "type": "string"},
             "image": {
@@ -879,8 +886,9 @@ def document() -> Schema:
                 "JSON in, JSON out. Send `Authorization: Token <key>` (from POST /api/login/) on every "
                 "call but registration and login; browser session cookies do not count here. "
                 "Every error is an Error object. A path outside this document answers 404, and a "
-                "method a path does not list answers 405 with an Allow header. What other people do "
-                "arrives as events on the WebSocket /ws/api/ (see x-websocket and SocketEvent)."
+                "method a path does not list answers 405 with an Allow header. A request for a host "
+                "the server does not serve (ALLOWED_HOSTS) answers 400 on any path. What other people "
+                "do arrives as events on the WebSocket /ws/api/ (see x-websocket and SocketEvent)."
             ),
         },
         "tags": [{"name": PEOPLE}, {"name": CHATS}, {"name": MESSAGES}, {"name": "Meta"}],

@@ -11,9 +11,11 @@ urlpatterns = [
     path("api/schema/", openapi.schema, name="api-schema"),
     path("api/", include("accounts.api")),
     path("api/", include("conversations.api")),
-    # Last: anything else under /api/ is a JSON 404, even with DEBUG on.
-    re_path(r"^api(?:/.*)?$", api.not_found),
+    # Last: anything else under /api/ is a JSON 404, even with DEBUG on. [\s\S], not `.`,
+    # or a path with a newline (%0A) falls through to Django's HTML 404 page.
+    re_path(r"^api(?:/[\s\S]*)?$", api.not_found),
 ]
 
+handler400 = api.bad_request
 handler404 = api.page_not_found
 handler500 = api.server_error
