@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -32,8 +34,12 @@ def test_the_harness_notices_console_errors_csp_violations_and_accessibility_pro
 
 def test_channel_layer_calls_work_through_outside_the_browser_loop(desktop):
     layer = get_channel_layer()
-    channel = outside_the_browser_loop(async_to_sync(layer.new_channel))
 
-    outside_the_browser_loop(async_to_sync(layer.send), channel, {"type": "ping"})
+    async def round_trip() -> dict:
+        # One event loop for all three: a publish/subscribe layer hears only what is sent
+        # after it subscribed, in the same loop.
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "ping"})
+        return await asyncio.wait_for(layer.receive(channel), timeout=5)
 
-    assert outside_the_browser_loop(async_to_sync(layer.receive), channel) == {"type": "ping"}
+    assert outside_the_browser_loop(async_to_sync(round_trip)) == {"type": "ping"}
