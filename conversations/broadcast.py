@@ -262,9 +262,13 @@ def message_created(message_id: int) -> None:
     event.add("list", _clear_typing(chat.pk))
     _rows(chat, members, event, swap="", move_to_top=True)
     if not message.is_system:
+        notices: dict[int | None, Html] = {}  # a group's notice is the same for everyone
         for membership in members:
             if membership.user_id != message.author_id and not membership.muted:
-                event.add("elsewhere", _notice(chat, message, membership.user), to=membership.user_id)
+                key = None if chat.is_group else membership.user_id
+                if key not in notices:
+                    notices[key] = _notice(chat, message, membership.user)
+                event.add("elsewhere", notices[key], to=membership.user_id)
     event.shared_data = _message_data(message, receipts)
     event.send(m.user_id for m in members)
 
