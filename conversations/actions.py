@@ -350,9 +350,12 @@ def disconnect(user: User, channel_name: str) -> None:
             _later(broadcast.presence, user.pk)
 
 
-def close_sockets(user_id: int, *, session: str | None = None, token: int | None = None) -> None:
-    """A session ended (logout) or an API token was revoked: the sockets it opened close."""
-    _later(broadcast.close_sockets, user_id, session=session, token=token)
+def close_sockets(
+    user_id: int, *, session: str | None = None, all_sessions: bool = False, token: int | None = None
+) -> None:
+    """A session ended (logout), the password changed (every tab must log in again), or an API
+    token was revoked: the sockets they opened close."""
+    _later(broadcast.close_sockets, user_id, session=session, all_sessions=all_sessions, token=token)
 
 
 def heartbeat(channel_names: Iterable[str]) -> None:

@@ -419,6 +419,9 @@ def presence(user_id: int) -> None:
     event.send(contacts)
 
 
-def close_sockets(user_id: int, *, session: str | None = None, token: int | None = None) -> None:
-    """The sockets of an ended session or a revoked token close themselves (conversations.consumers)."""
-    fan_out([(user_id, {"type": "close_sockets", "session": session, "token": token})])
+def close_sockets(
+    user_id: int, *, session: str | None = None, all_sessions: bool = False, token: int | None = None
+) -> None:
+    """The sockets of ended sessions or a revoked token close themselves (conversations.consumers)."""
+    ended = {"type": "close_sockets", "session": session, "all_sessions": all_sessions, "token": token}
+    fan_out([(user_id, ended)])

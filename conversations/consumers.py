@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 # Close codes (4000-4999 are the application's): the handshake or a frame was not acceptable.
 BAD_REQUEST = 4400
 UNAUTHORIZED = 4401
+SERVICE_RESTART = 1012  # "come back": a tab's htmx reconnects after it
 # A tab or script says "typing" at most this often per chat; more is dropped.
 TYPING_INTERVAL = 2.0
 # /ws/api/?after=<id> replays at most this many messages; a script pages further over HTTP.
@@ -102,7 +103,10 @@ class PersonSocket(AsyncWebsocketConsumer):
         if message["type"] == "deliver":
             await self.deliver(message)
         elif message["type"] == "close_sockets":
-            if self.opened_by(message):
+            if message["all_sessions"] and isinstance(self, BrowserSocket):
+                # htmx reconnects after this code; the handshake then checks the session again.
+                await self.close(code=SERVICE_RESTART)
+            elif self.opened_by(message):
                 await self.close(code=UNAUTHORIZED)
         else:
             await super().dispatch(message)

@@ -1,9 +1,15 @@
-"""A session or an API token that ends takes its open sockets with it."""
+"""A session or an API token that ends takes its open sockets with it.
+
+A new password ends every other session of that person (each session holds a hash of the
+password it logged in with). Their tabs' sockets are told to reconnect: a tab of the session
+that changed it comes back (the browser has its new cookie), the others are refused.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.signals import password_changed, password_reset, password_set
 from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
@@ -17,6 +23,13 @@ from . import actions
 def close_session_sockets(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if user is not None and request is not None and request.session.session_key:
         actions.close_sockets(user.pk, session=request.session.session_key)
+
+
+@receiver(password_changed, dispatch_uid="conversations.reconnect_every_tab_changed")
+@receiver(password_set, dispatch_uid="conversations.reconnect_every_tab_set")
+@receiver(password_reset, dispatch_uid="conversations.reconnect_every_tab_reset")
+def reconnect_every_tab(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    actions.close_sockets(user.pk, all_sessions=True)
 
 
 @receiver(post_delete, sender=ApiToken, dispatch_uid="conversations.close_token_sockets")

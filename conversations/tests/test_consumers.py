@@ -18,6 +18,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Connection, User
+from conftest import PASSWORD
 from conversations import actions
 from conversations.models import Message
 from flowchat.asgi import application
@@ -453,3 +454,33 @@ async def test_revoking_a_token_closes_the_sockets_it_opened(alice):
     assert (await alice_api.receive_output())["code"] == 4401
     assert await other_api.receive_nothing(timeout=0.3)
     await other_api.disconnect()
+
+
+async def test_a_new_password_makes_every_tab_reconnect_and_only_this_sessions_get_back_in(alice):
+    def logged_in() -> tuple[Client, str]:
+        browser = Client()
+        browser.post("/accounts/login/", {"login": "alice", "password": PASSWORD})
+        return browser, f"sessionid={browser.cookies['sessionid'].value}"
+
+    def tab_with(cookie: str) -> WebsocketCommunicator:
+        return WebsocketCommunicator(application, "/ws/?lang=en", headers=[ORIGIN, (b"cookie", cookie.encode())])
+
+    here, here_cookie = await act(logged_in)()
+    _elsewhere, elsewhere_cookie = await act(logged_in)()
+    this_tab, other_tab = tab_with(here_cookie), tab_with(elsewhere_cookie)
+    assert (await this_tab.connect())[0] and (await other_tab.connect())[0]
+    await pushed(this_tab), await pushed(other_tab)
+
+    new = "a-brand-new-passphrase-42"
+    response = await act(here.post)(
+        "/accounts/password/change/", {"oldpassword": PASSWORD, "password1": new, "password2": new}
+    )
+    assert response.status_code == 302
+
+    assert (await this_tab.receive_output())["code"] == 1012
+    assert (await other_tab.receive_output())["code"] == 1012
+    # Reconnecting: this browser has its session's new cookie; the other session is over.
+    back = tab_with(f"sessionid={here.cookies['sessionid'].value}")
+    assert (await back.connect())[0]
+    await back.disconnect()
+    assert (await tab_with(elsewhere_cookie).connect()) == (False, 4401)
