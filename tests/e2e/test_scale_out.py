@@ -2,7 +2,8 @@
 
 Two real daphne processes share the test database and Redis (REDIS_URL; the real one in CI).
 A script's socket on one hears a message sent through the other; when its process is killed,
-the script reconnects to the survivor with `?after=` and misses nothing.
+the script reconnects to the survivor with `?after=` and misses nothing, and its person goes
+offline when the dead process's heartbeat stops.
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ def two_servers(transactional_db, tmp_path) -> Iterator[tuple[Server, Server]]:
     require(bool(url) and redis_is_up(url), "Scale-out needs Redis: set REDIS_URL to a running server")
     (tmp_path / "first").mkdir()
     (tmp_path / "second").mkdir()
-    first = start_server(tmp_path / "first")
-    second = start_server(tmp_path / "second")
+    # Quick heartbeats, so that a dead process's people go offline within the test.
+    presence = {"PRESENCE_HEARTBEAT_SECONDS": "1", "PRESENCE_TTL_SECONDS": "3"}
+    first = start_server(tmp_path / "first", **presence)
+    second = start_server(tmp_path / "second", **presence)
     try:
         yield first, second
     finally:
@@ -67,6 +70,13 @@ def post_message(server: Server, key: str, chat_id: int, text: str) -> dict:
         return json.load(response)
 
 
+def next_presence(socket: ClientConnection, user_id: int) -> dict:
+    while True:
+        event = json.loads(socket.recv(timeout=10))
+        if event["event"] == "presence" and event["data"]["user"]["id"] == user_id:
+            return event
+
+
 def next_message(socket: ClientConnection) -> dict:
     """The next message.created event (presence and the like are skipped)."""
     while True:
@@ -81,17 +91,20 @@ def test_a_message_through_one_process_reaches_a_socket_on_the_other_and_survive
     chat, _ = actions.get_or_create_direct_chat(alice, bob)
     alice_key, bob_key = token_for(alice), token_for(bob)
 
-    with script_socket(second, bob_key) as bob_socket:
+    with script_socket(first, alice_key) as alice_socket, script_socket(second, bob_key) as bob_socket:
+        assert next_presence(alice_socket, bob.pk)["data"]["is_online"] is True
         sent = post_message(first, alice_key, chat.pk, "Across processes")
         event = next_message(bob_socket)
         assert event["chat"] == chat.pk
         assert event["data"]["id"] == sent["id"]
         assert event["data"]["text"] == "Across processes"
 
-        # bob's process dies; what is sent meanwhile waits for him in the database.
+        # bob's process dies: nobody closes his socket, but its heartbeat stops, so the
+        # surviving process soon says he is offline. What is sent meanwhile waits for him.
         second.process.send_signal(signal.SIGKILL)
         second.process.wait(timeout=10)
         missed = [post_message(first, alice_key, chat.pk, f"While you were away {n}")["id"] for n in (1, 2)]
+        assert next_presence(alice_socket, bob.pk)["data"]["is_online"] is False
 
     with script_socket(first, bob_key, f"?after={sent['id']}") as bob_socket:
         caught_up = [next_message(bob_socket) for _ in range(3)]
