@@ -14,6 +14,7 @@ import pytest_asyncio
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
@@ -30,10 +31,14 @@ ORIGIN = (b"origin", b"http://localhost:8000")
 
 
 @pytest_asyncio.fixture(autouse=True)
-async def _empty_layer():
+async def _clean_slate():
     layer = get_channel_layer()
     if hasattr(layer, "flush"):
         await layer.flush()
+    yield
+    # The ORM calls of these tests run in asgiref's worker thread, whose connection would
+    # otherwise outlive the test database (which PostgreSQL then refuses to drop).
+    await sync_to_async(connections.close_all)()
 
 
 def _cookie(user: User) -> bytes:
