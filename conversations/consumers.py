@@ -103,16 +103,12 @@ class PersonSocket(AsyncWebsocketConsumer):
         if message["type"] == "deliver":
             await self.deliver(message)
         elif message["type"] == "close_sockets":
-            if message["all_sessions"] and isinstance(self, BrowserSocket):
-                # htmx reconnects after this code; the handshake then checks the session again.
-                await self.close(code=SERVICE_RESTART)
-            elif self.opened_by(message):
-                await self.close(code=UNAUTHORIZED)
+            await self.close_if_ended(message)
         else:
             await super().dispatch(message)
 
-    def opened_by(self, ended: dict[str, Any]) -> bool:
-        """Whether this socket was opened by the session or token that just ended."""
+    async def close_if_ended(self, ended: dict[str, Any]) -> None:
+        """Close if the session or token that opened this socket just ended."""
         raise NotImplementedError
 
     async def deliver(self, event: dict[str, Any]) -> None:
@@ -179,8 +175,12 @@ class BrowserSocket(PersonSocket):
         await self.accept()
         await self.join()
 
-    def opened_by(self, ended: dict[str, Any]) -> bool:
-        return ended["session"] is not None and ended["session"] == self.session_key
+    async def close_if_ended(self, ended: dict[str, Any]) -> None:
+        if ended["all_sessions"]:
+            # A new password: htmx reconnects after this code, and the handshake checks the session again.
+            await self.close(code=SERVICE_RESTART)
+        elif ended["session"] is not None and ended["session"] == self.session_key:
+            await self.close(code=UNAUTHORIZED)
 
     async def deliver(self, event: dict[str, Any]) -> None:
         html = event["html"][self.language]
@@ -233,8 +233,9 @@ class ApiSocket(PersonSocket):
     async def deliver(self, event: dict[str, Any]) -> None:
         await self.send_json({"event": event["event"], "chat": event["chat"], "data": event["data"]})
 
-    def opened_by(self, ended: dict[str, Any]) -> bool:
-        return ended["token"] is not None and ended["token"] == self.token_id
+    async def close_if_ended(self, ended: dict[str, Any]) -> None:
+        if ended["token"] is not None and ended["token"] == self.token_id:
+            await self.close(code=UNAUTHORIZED)
 
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content, ensure_ascii=False))
