@@ -237,12 +237,9 @@ def _chat_data(chat: Chat, members: list[Membership]) -> dict[int, dict[str, Any
     return data
 
 
-def _clear_typing(chat_id: int) -> Html:
-    return same(
-        format_html(
-            '<div hx-swap-oob="innerHTML:#typing"></div><div hx-swap-oob="innerHTML:#chat-{}-typing"></div>', chat_id
-        )
-    )
+def _typing_ended(target: str) -> Html:
+    """Empty the typing note at `target`: the author's message has arrived."""
+    return same(format_html('<div hx-swap-oob="innerHTML:{}"></div>', target))
 
 
 # Events ----------------------------------------------------------------------------------------
@@ -258,8 +255,8 @@ def message_created(message_id: int) -> None:
     receipts = ReadPositions.from_memberships(members)
     event = Event("message.created", chat.pk)
     event.add("open", _message_html(message, chat, receipts, new=True))
-    event.add("open", _clear_typing(chat.pk))
-    event.add("list", _clear_typing(chat.pk))
+    event.add("open", _typing_ended("#typing"))
+    event.add("list", _typing_ended(f"#chat-{chat.pk}-typing"))
     _rows(chat, members, event, swap="", move_to_top=True)
     if not message.is_system:
         notices: dict[int | None, Html] = {}  # a group's notice is the same for everyone

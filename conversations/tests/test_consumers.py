@@ -489,3 +489,15 @@ async def test_a_new_password_makes_every_tab_reconnect_and_only_this_sessions_g
     assert (await back.connect())[0]
     await back.disconnect()
     assert (await tab_with(elsewhere_cookie).connect()) == (False, 4401)
+
+
+async def test_a_message_in_another_chat_leaves_the_open_chats_typing_note_alone(alice, bob, chat, group):
+    bob_in_group = await open_tab(bob, group)
+    await pushed(bob_in_group)
+
+    await act(actions.send_message)(chat, alice, "Are you there?")
+
+    html = await pushed(bob_in_group)
+    assert f'<div hx-swap-oob="innerHTML:#chat-{chat.pk}-typing"></div>' in html  # its row's note ends
+    assert 'innerHTML:#typing"' not in html  # the group on screen is not that chat
+    await bob_in_group.disconnect()
