@@ -37,6 +37,7 @@ from . import actions
 from .forms import EditMessageForm, GroupForm, GroupPhotoForm, MessageForm, RenameGroupForm
 from .models import Chat, Membership, Message
 from .permissions import get_chat_for_user, get_message_for_user
+from .receipts import ReadPositions
 
 INVALID = "Some fields are not valid."
 INVALID_QUERY = "Some query parameters are not valid."
@@ -66,35 +67,6 @@ def no_content() -> HttpResponse:
     response = HttpResponse(status=204)
     del response["Content-Type"]
     return response
-
-
-class ReadPositions:
-    """How far each member of one chat has read, to tell whether a message is read by everyone but its author.
-
-    Built with one query per chat; answering per message is then constant time: the
-    lowest read position, or the second lowest when the lowest one is the author's own.
-    """
-
-    def __init__(self, positions: Mapping[int, int]) -> None:
-        ranked = sorted(positions.items(), key=lambda item: item[1])
-        self.lowest: tuple[int, int] | None = ranked[0] if ranked else None
-        self.second_lowest: int | None = ranked[1][1] if len(ranked) > 1 else None
-
-    @classmethod
-    def of(cls, chat_id: int) -> ReadPositions:
-        rows = Membership.objects.filter(chat_id=chat_id).values_list("user_id", "last_read_message_id")
-        return cls({user_id: position or 0 for user_id, position in rows})
-
-    def is_read(self, message: Message) -> bool:
-        """True when every member but the author has read up to this message; false when nobody else is there."""
-        if self.lowest is None:
-            return False
-        reader, position = self.lowest
-        if reader == message.author_id:
-            if self.second_lowest is None:
-                return False
-            position = self.second_lowest
-        return position >= message.pk
 
 
 def message_to_dict(message: Message, positions: ReadPositions) -> dict[str, Any]:

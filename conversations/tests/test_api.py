@@ -8,12 +8,10 @@ too. alice is the one calling and bob her partner; carol is the outsider, who ge
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
@@ -22,8 +20,8 @@ from PIL import Image
 from accounts.models import User
 from conftest import make_person
 from conversations import actions
-from conversations.api import ReadPositions
 from conversations.models import MESSAGE_MAX_LENGTH, TITLE_MAX_LENGTH, Chat, Membership, Message
+from conversations.receipts import ReadPositions
 from flowchat import openapi
 from flowchat.images import PICTURE, THUMBNAIL, clean_images
 from flowchat.testing import SchemaCheckingClient, auth, multipart, picture, upload
@@ -35,16 +33,8 @@ NOT_AN_ID = "Must be an id: a positive whole number, or a string of its digits."
 NOT_FOUND = {"detail": "Not found."}
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> Iterator[None]:
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def api() -> SchemaCheckingClient:
-    return SchemaCheckingClient()
+# Rate limits counted by earlier tests must not refuse this one's logins and sign-ups.
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
 
 @pytest.fixture
