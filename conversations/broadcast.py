@@ -172,13 +172,23 @@ def _load_chat(chat_id: int) -> tuple[Chat, list[Membership]] | None:
     return chat, list(chat.memberships.all())
 
 
+def _load_message(message_id: int) -> tuple[Message, Chat, list[Membership], ReadPositions] | None:
+    """A message with its people, its chat and members (as _load_chat), and their read positions."""
+    message = Message.objects.with_people().filter(pk=message_id).first()
+    loaded = message and _load_chat(message.chat_id)
+    if not loaded:
+        return None
+    chat, members = loaded
+    return message, chat, members, ReadPositions.from_memberships(members)
+
+
 def _row(chat: Chat, viewer: User, *, swap: str) -> Html:
     """The chat's row in `viewer`'s list; its unread badge comes separately (_badge), per person."""
     chat.unread_count = 0
     return render("conversations/shell.html#chat_row", {"row": chat, "user": viewer, "oob": swap})
 
 
-def _rows(chat: Chat, members: list[Membership], event: Event, *, swap: str, move_to_top: bool) -> None:
+def _rows(chat: Chat, members: list[Membership], event: Event, *, move_to_top: bool) -> None:
     """The chat's row for each member's list, rendered as few times as the rows differ.
 
     A group's row is the same for everyone but the last message's author ("You: ..."); a
@@ -247,17 +257,15 @@ def _typing_ended(target: str) -> Html:
 
 def message_created(message_id: int) -> None:
     """A new message (or system line): in the open chat, at the top of the list, as a notice elsewhere."""
-    message = Message.objects.with_people().filter(pk=message_id).first()
-    loaded = message and _load_chat(message.chat_id)
+    loaded = _load_message(message_id)
     if not loaded:
         return
-    chat, members = loaded
-    receipts = ReadPositions.from_memberships(members)
+    message, chat, members, receipts = loaded
     event = Event("message.created", chat.pk)
     event.add("open", _message_html(message, chat, receipts, new=True))
     event.add("open", _typing_ended("#typing"))
     event.add("list", _typing_ended(f"#chat-{chat.pk}-typing"))
-    _rows(chat, members, event, swap="", move_to_top=True)
+    _rows(chat, members, event, move_to_top=True)
     if not message.is_system:
         notices: dict[int | None, Html] = {}  # a group's notice is the same for everyone
         for membership in members:
@@ -277,16 +285,14 @@ def _notice(chat: Chat, message: Message, viewer: User) -> Html:
 
 def message_changed(message_id: int, name: str) -> None:
     """An edit or a deletion: the message in place; the list's preview and badges if it changes them."""
-    message = Message.objects.with_people().filter(pk=message_id).first()
-    loaded = message and _load_chat(message.chat_id)
+    loaded = _load_message(message_id)
     if not loaded:
         return
-    chat, members = loaded
-    receipts = ReadPositions.from_memberships(members)
+    message, chat, members, receipts = loaded
     event = Event(name, chat.pk)
     event.add("open", _message_html(message, chat, receipts, new=False))
     if chat.last_message_id == message.pk or name == "message.deleted":
-        _rows(chat, members, event, swap="true", move_to_top=False)
+        _rows(chat, members, event, move_to_top=False)
     event.shared_data = _message_data(message, receipts)
     event.send(m.user_id for m in members)
 
@@ -297,9 +303,10 @@ def chat_created(chat_id: int, user_ids: Iterable[int] | None = None, *, by: int
     if not loaded:
         return
     chat, members = loaded
-    recipients = [m for m in members if user_ids is None or m.user_id in set(user_ids)]
+    wanted = None if user_ids is None else set(user_ids)
+    recipients = [m for m in members if wanted is None or m.user_id in wanted]
     event = Event("chat.created", chat.pk)
-    _rows(chat, recipients, event, swap="", move_to_top=True)
+    _rows(chat, recipients, event, move_to_top=True)
     if chat.is_group and by is not None:
         adder = next((m.user for m in members if m.user_id == by), None)
         for membership in recipients:
@@ -322,7 +329,7 @@ def chat_updated(chat_id: int) -> None:
     chat, members = loaded
     event = Event("chat.updated", chat.pk)
     event.add("open", _header(chat, members))
-    _rows(chat, members, event, swap="true", move_to_top=False)
+    _rows(chat, members, event, move_to_top=False)
     event.data = _chat_data(chat, members)
     event.send(m.user_id for m in members)
 

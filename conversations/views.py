@@ -93,6 +93,16 @@ def _membership_of(chat: Chat, user) -> Membership:
     return next(m for m in chat.memberships.all() if m.user_id == user.pk)
 
 
+def _people(chat: Chat, viewer) -> dict:
+    """Who is in the chat, for its header and its receipts (from the members _with_members loaded)."""
+    memberships = chat.memberships.all()
+    return {
+        "members": [membership.user for membership in memberships],
+        "other": None if chat.is_group else chat.other_member(viewer),
+        "receipts": ReadPositions.from_memberships(memberships),
+    }
+
+
 def _composer(chat: Chat, form: MessageForm | None = None, *, focus: bool = False) -> dict:
     form = form or MessageForm()
     # A fresh id for each new message; a form sent back with errors keeps its id, so that
@@ -185,10 +195,8 @@ def _chat_page(
         "has_newer": has_newer,
         "oldest_id": window[0].pk if window else None,
         "newest_id": window[-1].pk if window else None,
-        "members": [membership.user for membership in chat.memberships.all()],
-        "other": None if chat.is_group else chat.other_member(user),
-        "receipts": ReadPositions.from_memberships(chat.memberships.all()),
         "synced_at": _sync_stamp(),
+        **_people(chat, user),
         **_composer(chat, form),
     }
     return render(request, "conversations/chat.html", context, status=status)
@@ -236,10 +244,8 @@ def updates(request: HttpRequest, pk: int) -> HttpResponse:
         "too_many": len(new) > MAX_WINDOW,
         "changed": changed,
         "recent": recent,
-        "members": [membership.user for membership in chat.memberships.all()],
-        "other": None if chat.is_group else chat.other_member(request.user),
-        "receipts": ReadPositions.from_memberships(chat.memberships.all()),
         "synced_at": stamp,
+        **_people(chat, request.user),
     }
     return render(request, "conversations/chat.html#updates", context)
 
