@@ -7,6 +7,7 @@ their things. Every test that needs people takes them from here.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -33,6 +34,24 @@ def _isolated_media(settings, tmp_path):
 
 def make_person(username: str, first_name: str = "", last_name: str = "") -> User:
     return User.objects.create_user(username=username, password=PASSWORD, first_name=first_name, last_name=last_name)
+
+
+@pytest.fixture
+def fresh_rate_limits() -> Iterator[None]:
+    """An empty cache, so that the API's rate limits start from zero."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api():
+    """A JSON API client that checks every answer against /api/schema/."""
+    from flowchat.testing import SchemaCheckingClient
+
+    return SchemaCheckingClient()
 
 
 @pytest.fixture

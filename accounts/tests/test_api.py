@@ -6,12 +6,10 @@ OpenAPI document too. alice is the one calling; carol is the outsider.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.test import Client
 from django.utils import timezone
@@ -27,16 +25,8 @@ NOT_AUTHENTICATED = {"detail": "Authentication credentials were not provided or 
 INVALID = "Some fields are not valid."
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> Iterator[None]:
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def api() -> SchemaCheckingClient:
-    return SchemaCheckingClient()
+# Rate limits counted by earlier tests must not refuse this one's logins and sign-ups.
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
 
 def user_json(user: User, **changes: Any) -> dict[str, Any]:

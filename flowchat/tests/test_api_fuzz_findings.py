@@ -16,33 +16,23 @@ already worked still does):
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from jsonschema import Draft202012Validator
 
 from accounts.api import MAX_OFFSET
 from conftest import PASSWORD
-from flowchat.testing import DOCUMENT, DOCUMENT_URI, REGISTRY, SchemaCheckingClient, auth, picture
+from flowchat.testing import DOCUMENT, DOCUMENT_URI, REGISTRY, auth, picture
 
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> Iterator[None]:
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def api() -> SchemaCheckingClient:
-    return SchemaCheckingClient()
+# Rate limits counted by earlier tests must not refuse this one's logins and sign-ups.
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
 
 def documented_as_valid(path: str, method: str, content_type: str, body: dict[str, Any]) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 
 from conftest import make_person
 from conversations import actions
@@ -79,6 +79,14 @@ def send(tab: Tab, text: str) -> float:
     return sent_at
 
 
+def edit(tab: Tab, message: Locator, text: str) -> None:
+    """Edit a message in place, from its menu, and save with Enter."""
+    message.locator("summary").click()
+    message.get_by_role("link", name="Edit").click()
+    tab.page.locator(".edit-form textarea").fill(text)
+    tab.page.locator(".edit-form textarea").press("Enter")
+
+
 def test_two_people_chat_live(alice_and_bob):
     alices, bobs, chat = alice_and_bob
     open_chat(bobs, chat)
@@ -106,11 +114,7 @@ def test_two_people_chat_live(alice_and_bob):
     expect(alices.page.locator(".message .receipt").last).to_have_text("Seen")
 
     # Edits arrive in place.
-    last = alices.page.locator("#messages .message").last
-    last.locator("summary").click()
-    last.get_by_role("link", name="Edit").click()
-    alices.page.locator(".edit-form textarea").fill("See you at 10")
-    alices.page.locator(".edit-form textarea").press("Enter")
+    edit(alices, alices.page.locator("#messages .message").last, "See you at 10")
     expect(bobs.page.locator("#messages .message-text", has_text="See you at 10")).to_have_count(1)
     expect(bobs.page.locator("#messages .message-text", has_text="See you there")).to_have_count(0)
 
@@ -155,11 +159,7 @@ def test_after_the_connection_drops_nothing_sent_meanwhile_is_missing_or_doubled
     send(alices, "In the tunnel")
     send(alices, "Still in the tunnel")
     expect(alices.page.locator("#messages .message-text")).to_have_count(3)
-    first = alices.page.locator("#messages .message").first
-    first.locator("summary").click()
-    first.get_by_role("link", name="Edit").click()
-    alices.page.locator(".edit-form textarea").fill("Before the bridge")
-    alices.page.locator(".edit-form textarea").press("Enter")
+    edit(alices, alices.page.locator("#messages .message").first, "Before the bridge")
     expect(alices.page.locator("#messages .message-text", has_text="Before the bridge")).to_have_count(1)
     assert bobs.page.locator("#messages .message-text").all_text_contents() == ["Before the tunnel"]
 
