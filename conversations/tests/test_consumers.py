@@ -270,6 +270,7 @@ async def test_typing_into_someone_elses_chat_is_an_error(bob, carol, chat):
 async def test_a_socket_that_sends_no_json_is_closed_with_a_reason(alice):
     alice_api = await script(alice)
     assert (await alice_api.connect())[0]
+    await events(alice_api)  # her own presence
 
     await alice_api.send_to(text_data="typing!")
 
