@@ -34,6 +34,7 @@ from flowchat.api import (
 from .forms import ProfileForm
 from .models import ApiToken, User
 from .search import search_people
+from .serializers import user_summary, user_to_dict
 
 USERNAME_TAKEN = "A user with that username already exists."
 PASSWORD_NOT_HERE = "Passwords are not changed through this endpoint: use the password change page."  # noqa: S105 (a message, not a secret)
@@ -42,25 +43,6 @@ PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 # Far beyond any real directory, and well inside every database's integer range.
 MAX_OFFSET = 1_000_000_000
-
-
-def user_to_dict(user: User) -> dict[str, Any]:
-    last_active = user.last_active.isoformat().replace("+00:00", "Z") if user.last_active else None
-    return {
-        "id": user.pk,
-        "username": user.username,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "bio": user.bio,
-        "avatar": user.avatar_url,
-        "is_online": user.is_online,
-        "last_active": last_active,
-    }
-
-
-def user_summary(user: User) -> dict[str, Any]:
-    """The short form, for lists and for a message's author."""
-    return {"id": user.pk, "username": user.username, "avatar": user.avatar_url}
 
 
 class RegistrationForm(forms.Form):

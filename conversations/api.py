@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,7 +19,6 @@ from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.urls import path
 
-from accounts.api import user_summary
 from accounts.models import User
 from flowchat.api import (
     JSON_OR_MULTIPART,
@@ -38,6 +36,7 @@ from .forms import EditMessageForm, GroupForm, GroupPhotoForm, MessageForm, Rena
 from .models import Chat, Membership, Message
 from .permissions import get_chat_for_user, get_message_for_user
 from .receipts import ReadPositions
+from .serializers import chat_to_dict, member_to_dict, message_to_dict
 
 INVALID = "Some fields are not valid."
 INVALID_QUERY = "Some query parameters are not valid."
@@ -59,58 +58,10 @@ MESSAGE_READ_ONLY = ("id", "author", "image", "thumbnail", "created_at", "edited
 # Answers --------------------------------------------------------------------------------
 
 
-def iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
-
-
 def no_content() -> HttpResponse:
     response = HttpResponse(status=204)
     del response["Content-Type"]
     return response
-
-
-def message_to_dict(message: Message, positions: ReadPositions) -> dict[str, Any]:
-    """The contract's Message, plus kind, system_text, thumbnail and deleted_at; needs author and subject loaded."""
-    return {
-        "id": message.pk,
-        "author": user_summary(message.author) if message.author else None,
-        "chat": message.chat_id,
-        "text": message.text,
-        "image": message.image.url if message.image else None,
-        "thumbnail": message.thumbnail.url if message.thumbnail else None,
-        "created_at": iso(message.created_at),
-        "edited_at": iso(message.edited_at),
-        "deleted_at": iso(message.deleted_at),
-        "is_read": positions.is_read(message),
-        "kind": message.kind,
-        "system_text": message.system_text() if message.is_system else None,
-    }
-
-
-def chat_to_dict(chat: Chat, viewer: User) -> dict[str, Any]:
-    """The contract's Chat, as `viewer` sees it; `chat` comes from `Chat.objects.with_list_details(viewer)`."""
-    last = chat.last_message
-    return {
-        "id": chat.pk,
-        # The original API has no title for a direct chat: its name is the other person's.
-        "title": chat.title if chat.is_group else None,
-        "is_group": chat.is_group,
-        "members": [membership.user_id for membership in chat.memberships.all()],
-        "display_name": chat.display_name_for(viewer),
-        "display_photo": chat.display_photo_for(viewer),
-        "created_at": iso(chat.created_at),
-        "display_time": iso(last.created_at if last else chat.created_at),
-        "last_message": last.preview() if last else None,
-        "unread_count": chat.unread_count,
-    }
-
-
-def member_to_dict(membership: Membership) -> dict[str, Any]:
-    return {
-        **user_summary(membership.user),
-        "role": membership.role,
-        "last_read_message_id": membership.last_read_message_id,
-    }
 
 
 def chat_answer(user: User, pk: int, status: int = 200) -> HttpResponse:

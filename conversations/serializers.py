@@ -1,0 +1,59 @@
+"""Chats, members and messages as the JSON API and the script events show them (DESIGN.md section 4).
+
+Below the API views and the broadcasts that use it, so a script reads the same Message from
+`GET /api/chats/{pk}/get_messages/` as from a `message.created` event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accounts.models import User
+from accounts.serializers import iso, user_summary
+
+from .models import Chat, Membership, Message
+from .receipts import ReadPositions
+
+
+def message_to_dict(message: Message, positions: ReadPositions) -> dict[str, Any]:
+    """The contract's Message, plus kind, system_text, thumbnail and deleted_at; needs author and subject loaded."""
+    return {
+        "id": message.pk,
+        "author": user_summary(message.author) if message.author else None,
+        "chat": message.chat_id,
+        "text": message.text,
+        "image": message.image.url if message.image else None,
+        "thumbnail": message.thumbnail.url if message.thumbnail else None,
+        "created_at": iso(message.created_at),
+        "edited_at": iso(message.edited_at),
+        "deleted_at": iso(message.deleted_at),
+        "is_read": positions.is_read(message),
+        "kind": message.kind,
+        "system_text": message.system_text() if message.is_system else None,
+    }
+
+
+def chat_to_dict(chat: Chat, viewer: User) -> dict[str, Any]:
+    """The contract's Chat, as `viewer` sees it; `chat` comes from `Chat.objects.with_list_details(viewer)`."""
+    last = chat.last_message
+    return {
+        "id": chat.pk,
+        # The original API has no title for a direct chat: its name is the other person's.
+        "title": chat.title if chat.is_group else None,
+        "is_group": chat.is_group,
+        "members": [membership.user_id for membership in chat.memberships.all()],
+        "display_name": chat.display_name_for(viewer),
+        "display_photo": chat.display_photo_for(viewer),
+        "created_at": iso(chat.created_at),
+        "display_time": iso(last.created_at if last else chat.created_at),
+        "last_message": last.preview() if last else None,
+        "unread_count": chat.unread_count,
+    }
+
+
+def member_to_dict(membership: Membership) -> dict[str, Any]:
+    return {
+        **user_summary(membership.user),
+        "role": membership.role,
+        "last_read_message_id": membership.last_read_message_id,
+    }
