@@ -113,13 +113,20 @@ DATABASES = {
 }
 if database_url := os.getenv("DATABASE_URL"):
     sqlite_options = DATABASES["default"]["OPTIONS"]
-    DATABASES["default"] = dj_database_url.parse(database_url, conn_max_age=60, conn_health_checks=True)
+    # Under an ASGI server every request runs in a thread of its own, so a persistent connection
+    # (CONN_MAX_AGE) would be one more connection per request; a bounded pool shares a few.
+    DATABASES["default"] = dj_database_url.parse(database_url, conn_max_age=0, conn_health_checks=True)
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         DATABASES["default"]["OPTIONS"] = sqlite_options
-        DATABASES["default"]["CONN_MAX_AGE"] = 0
         sqlite_path = Path(DATABASES["default"]["NAME"])
         DATABASES["default"]["TEST"] = {"NAME": sqlite_path.with_name(f"test_{sqlite_path.name}")}
     else:
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 2,
+            "max_size": int(os.getenv("DATABASE_POOL_SIZE", "10")),
+            # A request waits this long for a free connection before it fails.
+            "timeout": float(os.getenv("DATABASE_POOL_TIMEOUT", "10")),
+        }
         DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

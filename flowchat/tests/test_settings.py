@@ -27,6 +27,8 @@ print(json.dumps({
         key: str(settings.DATABASES["default"].get(key)) for key in ("ENGINE", "NAME", "HOST", "PORT", "USER")
     },
     "TEST_DATABASE": str(settings.DATABASES["default"]["TEST"]["NAME"]),
+    "POOL": settings.DATABASES["default"].get("OPTIONS", {}).get("pool"),
+    "CONN_MAX_AGE": settings.DATABASES["default"]["CONN_MAX_AGE"],
     "CHANNEL_LAYER": settings.CHANNEL_LAYERS["default"],
     "CACHE": settings.CACHES["default"],
     "SESSION_COOKIE_SECURE": settings.SESSION_COOKIE_SECURE,
@@ -137,3 +139,9 @@ def test_a_non_numeric_limit_is_a_clear_error():
 
     assert result.returncode != 0
     assert "UPLOAD_MAX_BYTES must be a whole number, not '5MB'" in result.stderr
+
+
+def test_postgresql_connections_come_from_a_bounded_pool_not_one_per_request():
+    config = settings_with(DATABASE_URL="postgres://flowchat@db.example.com:5432/chat", DATABASE_POOL_SIZE="7")
+    assert config["POOL"] == {"min_size": 2, "max_size": 7, "timeout": 10.0}
+    assert config["CONN_MAX_AGE"] == 0
