@@ -1,35 +1,45 @@
 """The sockets: one per browser tab at /ws/, one per script at /ws/api/.
 
-Both join the person's group `user.<id>`, where conversations.broadcast sends every event
-they should see, and both count for presence. Writes still go over HTTP; the one thing a
-socket sends is "I am typing". A tab gets HTML (htmx out-of-band swaps, in its language, the
-parts that fit the page it shows); a script gets JSON events.
+Both listen on their person's group `user.<id>` and on the group `chat.<id>` of every chat
+they are in (conversations.broadcast publishes each change once, to the chat's group). At
+connect a socket loads its person's chats — the unread count and read position of each —
+and from then on keeps them from the events it sees, so it can add what differs per person
+(the badge, "You: ...", Edit and Delete on one's own messages) with no database work. It
+joins a chat's group when its person is added and leaves it when they are removed; an event
+with a newer membership version than it knows makes it check its membership first.
 
-Forwarding an event does no database work, so it skips the connection clean-up that
-channels runs before every handler (a thread hop per delivered event; see `dispatch`).
+Writes still go over HTTP; the one thing a socket sends is "I am typing". A tab gets HTML
+(htmx out-of-band swaps, in its language, the parts that fit the page it shows); a script
+gets JSON events. Forwarding skips the connection clean-up that channels runs before every
+handler (a thread hop per delivered event; see `dispatch`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from accounts.models import User
+from accounts.serializers import user_summary
 from flowchat.api import token_from_header
 
-from . import actions
-from .broadcast import LANGUAGES, group_for
-from .models import Chat, Message
+from . import actions, rendering
+from .broadcast import chat_group, person_group
+from .models import Chat, Membership, Message
+from .presence import presence
 from .receipts import ReadPositions
+from .serializers import message_to_dict
 
 logger = logging.getLogger(__name__)
 
@@ -42,37 +52,7 @@ TYPING_INTERVAL = 2.0
 # /ws/api/?after=<id> replays at most this many messages; a script pages further over HTTP.
 CATCH_UP_LIMIT = 500
 MAX_ID_DIGITS = 18
-
-
-class Heartbeat:
-    """One task per server process renews the presence of all its open sockets (conversations.actions.heartbeat)."""
-
-    def __init__(self) -> None:
-        self.sockets: set[str] = set()
-        self.task: asyncio.Task | None = None
-
-    def add(self, channel_name: str) -> None:
-        self.sockets.add(channel_name)
-        loop = asyncio.get_running_loop()
-        if self.task is None or self.task.done() or self.task.get_loop() is not loop:
-            self.task = loop.create_task(self.run())
-
-    def discard(self, channel_name: str) -> None:
-        self.sockets.discard(channel_name)
-        if not self.sockets and self.task is not None:
-            self.task.cancel()
-            self.task = None
-
-    async def run(self) -> None:
-        while self.sockets:
-            await asyncio.sleep(settings.PRESENCE_HEARTBEAT_SECONDS)
-            try:
-                await database_sync_to_async(actions.heartbeat)(set(self.sockets))
-            except Exception:
-                logger.exception("Presence heartbeat failed; the next one will try again")
-
-
-heartbeat = Heartbeat()
+CHAT_EVENTS_WITH_DATA = ("chat.created", "chat.updated")
 
 
 def _id(value: str | None) -> int | None:
@@ -81,38 +61,179 @@ def _id(value: str | None) -> int | None:
     return None
 
 
+@dataclass
+class ChatState:
+    """What a socket knows of one of its person's chats, kept current from the events it sees."""
+
+    unread: int
+    read: int  # the person's read position
+    newest: int  # the newest message it has counted
+    version: int  # the chat's membership version
+    muted: bool
+
+
+def load_chats(user: User, chat_id: int | None = None) -> dict[int, ChatState]:
+    """The person's chats (or one of them) with their unread counts: one query."""
+    unread = (
+        Message.objects.filter(chat=OuterRef("chat"), kind=Message.Kind.TEXT, deleted_at__isnull=True)
+        .exclude(author=OuterRef("user"))
+        .filter(id__gt=Coalesce(OuterRef("last_read_message_id"), Value(0)))
+        .order_by()
+        .values("chat")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    memberships = Membership.objects.filter(user=user)
+    if chat_id is not None:
+        memberships = memberships.filter(chat_id=chat_id)
+    rows = memberships.annotate(unread=Coalesce(Subquery(unread[:1], output_field=IntegerField()), 0)).values_list(
+        "chat_id", "unread", "last_read_message_id", "chat__last_message_id", "chat__members_version", "muted"
+    )
+    return {
+        chat: ChatState(unread=count, read=read or 0, newest=newest or 0, version=version, muted=muted)
+        for chat, count, read, newest, version, muted in rows
+    }
+
+
+def chat_ids(user: User) -> list[int]:
+    return list(Membership.objects.filter(user=user).values_list("chat_id", flat=True))
+
+
 class PersonSocket(AsyncWebsocketConsumer):
-    """What both sockets share: the person's group, presence, typing, and forwarding without the database."""
+    """What both sockets share: the groups, the chats' state, presence, typing, forwarding without the database."""
 
     user: User
+    chats: dict[int, ChatState]
 
     async def join(self) -> None:
         self.typed_at: dict[int, float] = {}
-        await self.channel_layer.group_add(group_for(self.user.pk), self.channel_name)
-        await database_sync_to_async(actions.connect)(self.user, self.channel_name)
-        heartbeat.add(self.channel_name)
+        self.chats = {}
+        await self.channel_layer.group_add(person_group(self.user.pk), self.channel_name)
+        # Listen first, then load: an event in between is counted once (ChatState.newest), never missed.
+        listening = await database_sync_to_async(chat_ids)(self.user)
+        for chat_id in listening:
+            await self.channel_layer.group_add(chat_group(chat_id), self.channel_name)
+        self.chats = await database_sync_to_async(load_chats)(self.user)
+        for chat_id in set(self.chats) - set(listening):
+            await self.channel_layer.group_add(chat_group(chat_id), self.channel_name)
+        for chat_id in set(listening) - set(self.chats):
+            await self.channel_layer.group_discard(chat_group(chat_id), self.channel_name)
+        await presence.open(self.channel_name, self.user.pk)
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "typed_at", None) is None:
             return  # refused before it joined
-        heartbeat.discard(self.channel_name)
-        await self.channel_layer.group_discard(group_for(self.user.pk), self.channel_name)
-        await database_sync_to_async(actions.disconnect)(self.user, self.channel_name)
+        presence.close(self.channel_name)
+        await self.channel_layer.group_discard(person_group(self.user.pk), self.channel_name)
+        for chat_id in self.chats:
+            await self.channel_layer.group_discard(chat_group(chat_id), self.channel_name)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        if message["type"] == "deliver":
-            await self.deliver(message)
-        elif message["type"] == "close_sockets":
+        kind = message["type"]
+        if kind == "chat.event":
+            await self.chat_event(message)
+        elif kind == "person.event":
+            await self.person_event(message)
+        elif kind == "presence":
+            await self.presence_event(message)
+        elif kind == "close_sockets":
             await self.close_if_ended(message)
         else:
             await super().dispatch(message)
+
+    # Events ------------------------------------------------------------------------------------
+
+    async def chat_event(self, event: dict[str, Any]) -> None:
+        chat_id, name = event["chat"], event["event"]
+        state = self.chats.get(chat_id)
+        if state is None:
+            return  # not (or no longer) this person's chat
+        fresh = False
+        if name in ("member.added", "member.removed"):
+            if name == "member.removed" and event["person"] == self.user.pk:
+                await self.leave(chat_id)
+                return
+            state.version = max(state.version, event["version"])
+        elif event["version"] is not None and event["version"] > state.version:
+            # Members changed and this socket has not heard how yet: is its person still one?
+            state = await self.reload(chat_id)
+            if state is None:
+                await self.leave(chat_id)
+                return
+            fresh = True
+        badge = False if fresh else self.count(event, state)
+        await self.forward(event, state, badge=badge)
+
+    def count(self, event: dict[str, Any], state: ChatState) -> bool:
+        """Keep the unread count and read position; True if the count changed."""
+        name, me, before = event["event"], self.user.pk, state.unread
+        if name == "message.created":
+            facts = event["message"]
+            if facts["id"] > state.newest:
+                state.newest = facts["id"]
+                if facts["author"] == me:
+                    # Sending reads the chat up to one's own message (actions.send_message).
+                    state.read, state.unread = facts["id"], 0
+                elif facts["counts"]:
+                    state.unread += 1
+        elif name == "message.deleted":
+            facts = event["message"]
+            if facts["counts"] and facts["author"] != me and facts["id"] > state.read and state.unread:
+                state.unread -= 1
+        elif name == "read" and event["reader"]["id"] == me:
+            state.read = max(state.read, event["reader"]["position"])
+            state.unread = event["reader"]["unread"]
+        return state.unread != before
+
+    async def person_event(self, event: dict[str, Any]) -> None:
+        chat_id, name = event["chat"], event["event"]
+        if name == "chat.created":
+            await self.channel_layer.group_add(chat_group(chat_id), self.channel_name)
+            state = await self.reload(chat_id)
+            if state is None:
+                await self.channel_layer.group_discard(chat_group(chat_id), self.channel_name)
+                return
+            await self.forward(event, state, badge=state.unread > 0)
+        elif name == "member.removed" and chat_id in self.chats:
+            await self.leave(chat_id)
+
+    async def reload(self, chat_id: int) -> ChatState | None:
+        state = (await database_sync_to_async(load_chats)(self.user, chat_id)).get(chat_id)
+        if state is not None:
+            self.chats[chat_id] = state
+        return state
+
+    async def leave(self, chat_id: int) -> None:
+        """The person is no longer a member: stop listening, and say so."""
+        self.chats.pop(chat_id, None)
+        await self.channel_layer.group_discard(chat_group(chat_id), self.channel_name)
+        await self.removed(chat_id)
+
+    async def presence_event(self, event: dict[str, Any]) -> None:
+        # A change comes in every chat its person is in; a socket forwards it from the first of
+        # them that it shares, so once.
+        changes = [
+            change
+            for change in event["people"]
+            if next((chat for chat in change["chats"] if chat in self.chats), None) == event["chat"]
+        ]
+        if changes:
+            await self.presence_changed(changes)
+
+    async def presence_changed(self, changes: list[dict[str, Any]]) -> None:
+        raise NotImplementedError
+
+    async def forward(self, event: dict[str, Any], state: ChatState | None, *, badge: bool) -> None:
+        raise NotImplementedError
+
+    async def removed(self, chat_id: int) -> None:
+        raise NotImplementedError
 
     async def close_if_ended(self, ended: dict[str, Any]) -> None:
         """Close if the session or token that opened this socket just ended."""
         raise NotImplementedError
 
-    async def deliver(self, event: dict[str, Any]) -> None:
-        raise NotImplementedError
+    # What the socket sends ---------------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
@@ -136,22 +257,14 @@ class PersonSocket(AsyncWebsocketConsumer):
             await self.refuse('Unknown type; the socket takes {"type": "typing", "chat": <id>}.')
 
     async def typing(self, chat_id: int) -> None:
+        if chat_id not in self.chats:
+            await self.refuse("No such chat.")
+            return
         now = time.monotonic()
         if now - self.typed_at.get(chat_id, -TYPING_INTERVAL) < TYPING_INTERVAL:
             return
         self.typed_at[chat_id] = now
-        if not await database_sync_to_async(self.tell_typing)(chat_id):
-            await self.refuse("No such chat.")
-
-    def tell_typing(self, chat_id: int) -> bool:
-        chat = Chat.objects.for_user(self.user).filter(pk=chat_id).first()
-        if chat is None:
-            return False
-        try:
-            actions.typing(chat, self.user)
-        except PermissionDenied:
-            return False
-        return True
+        await sync_to_async(actions.typing)(chat_id, self.user)
 
     async def refuse(self, detail: str) -> None:
         """A request the socket cannot act on; the connection stays open."""
@@ -167,13 +280,14 @@ class BrowserSocket(PersonSocket):
             return
         params = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         language = params.get("lang", [""])[0]
-        self.language = language if language in LANGUAGES else (self.user.language or settings.LANGUAGE_CODE)
-        if self.language not in LANGUAGES:
-            self.language = LANGUAGES[0]
+        self.language = language if language in rendering.LANGUAGES else (self.user.language or settings.LANGUAGE_CODE)
+        if self.language not in rendering.LANGUAGES:
+            self.language = rendering.LANGUAGES[0]
         self.open_chat = _id(params.get("chat", [""])[0])
         self.session_key = self.scope["session"].session_key
-        await self.accept()
+        # Listening and counted as online before the handshake completes: a tab that is open is there.
         await self.join()
+        await self.accept()
 
     async def close_if_ended(self, ended: dict[str, Any]) -> None:
         if ended["all_sessions"]:
@@ -182,12 +296,45 @@ class BrowserSocket(PersonSocket):
         elif ended["session"] is not None and ended["session"] == self.session_key:
             await self.close(code=UNAUTHORIZED)
 
-    async def deliver(self, event: dict[str, Any]) -> None:
-        html = event["html"][self.language]
+    async def forward(self, event: dict[str, Any], state: ChatState | None, *, badge: bool) -> None:
+        html, name, me = event["html"].get(self.language, {}), event["event"], self.user.pk
         here = event["chat"] is not None and event["chat"] == self.open_chat
-        text = html["any"] + html["list"] + (html["open"] if here else html["elsewhere"])
+        pieces = [html.get("any", "")]
+        if name == "typing" and event["person"] == me:
+            return
+        if name == "read" and me not in event["authors"]:
+            html = {}  # receipts show on their authors' messages only
+        if here:
+            pieces.append(html.get("open", ""))
+        mine = "message" in event and event["message"]["author"] == me
+        if mine and here:
+            pieces.append(html.get("mine", ""))
+        if name == "message.created" and not here and not mine and state is not None and not state.muted:
+            pieces.append(html.get("elsewhere", ""))
+        pieces.append(html.get("list", ""))
+        if "preview" in html:
+            pieces.append(html["preview"]["author" if mine else "others"])
+        if "row" in html:
+            pieces.append(html["row"]["author" if event.get("last_author") == me else "others"])
+            badge = state is not None
+        if badge and state is not None:
+            pieces.append(rendering.badge(event["chat"], state.unread, self.language))
+        text = "".join(pieces)
         if text:
             await self.send(text_data=text)
+
+    async def presence_changed(self, changes: list[dict[str, Any]]) -> None:
+        html = (
+            rendering.presence(self.language, change["id"], change["online_until"], change["last_active"])
+            for change in changes
+        )
+        await self.send(text_data="".join(html))
+
+    async def removed(self, chat_id: int) -> None:
+        gone = rendering.gone_row(chat_id)[self.language]
+        if chat_id == self.open_chat:
+            gone += rendering.removed()[self.language]
+        await self.send(text_data=gone)
 
 
 class ApiSocket(PersonSocket):
@@ -196,21 +343,19 @@ class ApiSocket(PersonSocket):
     async def connect(self) -> None:
         headers = dict(self.scope.get("headers", []))
         token = await database_sync_to_async(token_from_header)(headers.get(b"authorization", b"").decode("latin-1"))
-        await self.accept()
-        if token is None:
-            await self.refuse("Send Authorization: Token <key>.")
-            await self.close(code=UNAUTHORIZED)
+        params = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        after = params.get("after", [None])[0]
+        if token is None or (after is not None and _id(after) is None):
+            # Said in a frame first, so that a script learns why.
+            await self.accept()
+            await self.refuse("Send Authorization: Token <key>." if token is None else "after must be a message id.")
+            await self.close(code=UNAUTHORIZED if token is None else BAD_REQUEST)
             return
         self.user = token.user
         self.token_id = token.pk
-        params = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        after = params.get("after", [None])[0]
-        if after is not None and _id(after) is None:
-            await self.refuse("after must be a message id.")
-            await self.close(code=BAD_REQUEST)
-            return
         # Join first, then catch up: a message sent in between may come twice (same id), never not at all.
         await self.join()
+        await self.accept()
         if after is not None:
             missed, more = await database_sync_to_async(self.missed)(_id(after))
             for data in missed:
@@ -218,8 +363,6 @@ class ApiSocket(PersonSocket):
             await self.send_json({"event": "caught_up", "chat": None, "data": {"more": more}})
 
     def missed(self, after: int) -> tuple[list[dict[str, Any]], bool]:
-        from .api import message_to_dict
-
         messages = list(
             Message.objects.with_people()
             .filter(chat__in=Chat.objects.for_user(self.user), id__gt=after)
@@ -230,8 +373,22 @@ class ApiSocket(PersonSocket):
             messages
         ) > CATCH_UP_LIMIT
 
-    async def deliver(self, event: dict[str, Any]) -> None:
-        await self.send_json({"event": event["event"], "chat": event["chat"], "data": event["data"]})
+    async def forward(self, event: dict[str, Any], state: ChatState | None, *, badge: bool) -> None:
+        if event["event"] == "typing" and event["person"] == self.user.pk:
+            return
+        data = event["data"]
+        if event["event"] in CHAT_EVENTS_WITH_DATA and state is not None:
+            data = {**data, "unread_count": state.unread}
+        await self.send_json({"event": event["event"], "chat": event["chat"], "data": data})
+
+    async def presence_changed(self, changes: list[dict[str, Any]]) -> None:
+        for change in changes:
+            data = {"user": change["user"], "is_online": change["is_online"], "last_active": change["last_active"]}
+            await self.send_json({"event": "presence", "chat": None, "data": data})
+
+    async def removed(self, chat_id: int) -> None:
+        data = {"chat": chat_id, "user": user_summary(self.user)}
+        await self.send_json({"event": "member.removed", "chat": chat_id, "data": data})
 
     async def close_if_ended(self, ended: dict[str, Any]) -> None:
         if ended["token"] is not None and ended["token"] == self.token_id:

@@ -84,6 +84,9 @@ class Chat(models.Model):
         "Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
     )
     last_activity_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Goes up with every member added or removed; the sockets compare it with the one they
+    # know (conversations.consumers) to stop listening the moment someone is removed.
+    members_version = models.PositiveIntegerField(default=0, editable=False)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="chats")
 
     objects = ChatQuerySet.as_manager()

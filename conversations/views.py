@@ -12,8 +12,7 @@ from __future__ import annotations
 import mimetypes
 import re
 import uuid
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.contrib import messages as notices
 from django.contrib.auth.decorators import login_required
@@ -35,6 +34,7 @@ from .forms import EditMessageForm, MessageForm
 from .models import Chat, Membership, Message
 from .permissions import get_chat_for_user, get_message_for_user
 from .receipts import ReadPositions
+from .rendering import items_for
 
 # Messages per page of history; older ones come by `?before=<id>` (keyset, never OFFSET).
 PAGE_SIZE = 50
@@ -50,27 +50,6 @@ MEDIA_CACHE_CONTROL = "private, max-age=31536000, immutable"
 # A group's initials change when it is renamed, under the same URL.
 INITIALS_CACHE_CONTROL = "private, max-age=60"
 STORED_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}\.[a-z0-9]{1,10}")
-
-
-@dataclass(frozen=True)
-class Item:
-    """One message as the list shows it: with a date line before it, and the unread divider."""
-
-    message: Message
-    day: date | None = None
-    first_unread: bool = False
-
-
-def items_for(
-    messages: list[Message], *, previous_day: date | None = None, unread_from: int | None = None
-) -> list[Item]:
-    """Messages with a date line wherever the day changes (after `previous_day`, the day before the first)."""
-    items = []
-    for message in messages:
-        day = timezone.localdate(message.created_at)
-        items.append(Item(message, day if day != previous_day else None, message.pk == unread_from))
-        previous_day = day
-    return items
 
 
 def _message_id(value: str | None) -> int | None:

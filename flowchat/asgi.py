@@ -10,6 +10,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from conversations.outbox import outbox  # noqa: E402
 from conversations.routing import websocket_urlpatterns  # noqa: E402
 
 
@@ -41,4 +42,10 @@ def leave_form_bodies_to_django() -> None:
 
 leave_form_bodies_to_django()
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": URLRouter(websocket_urlpatterns)})
+router = ProtocolTypeRouter({"http": django_asgi_app, "websocket": URLRouter(websocket_urlpatterns)})
+
+
+async def application(scope, receive, send):
+    """The router, with the outbox publishing from this server's event loop (conversations.outbox)."""
+    outbox.start()
+    await router(scope, receive, send)

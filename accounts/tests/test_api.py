@@ -372,7 +372,7 @@ def test_last_active_is_iso_8601_utc(api, alice):
 
 
 def test_is_online_while_a_socket_is_open(api, alice):
-    actions.connect(alice, "alice-script")
+    actions.sockets_changed({"alice-script": alice.pk})
 
     assert api.get("/api/users/me/", **auth(alice)).json()["is_online"] is True
 

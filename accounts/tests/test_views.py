@@ -83,7 +83,7 @@ def test_profile_escapes_the_bio_and_names(client, alice, bob):
 
 
 def test_profile_says_online_while_a_socket_is_open(client, alice, bob):
-    actions.connect(alice, "alice-tab")
+    actions.sockets_changed({"alice-tab": alice.pk})
     client.force_login(bob)
 
     page = client.get("/people/alice/").content.decode()

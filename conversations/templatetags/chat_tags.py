@@ -39,14 +39,20 @@ def other_for(chat: Chat, viewer: User) -> User | None:
 
 
 @register.filter
-def preview_for(message: Message | None, viewer: User) -> str:
-    """The chat list's line for the last message; "You: ..." when it is the viewer's own."""
+def preview_for(message: Message | None, viewer: User | None) -> str:
+    """The chat list's line for the last message; "You: ..." when it is the viewer's own (no viewer: nobody's)."""
     if message is None:
         return _("No messages yet")
     preview = message.preview()
-    if message.author_id == viewer.pk and not message.is_system and not message.is_deleted:
+    if viewer is not None and message.author_id == viewer.pk and not message.is_system and not message.is_deleted:
         return _("You: %(message)s") % {"message": preview}
     return preview
+
+
+@register.filter
+def machine_time(moment: datetime | None) -> str:
+    """A <time datetime> value, to the second (no one reads the microseconds; every pushed frame carries them)."""
+    return moment.replace(microsecond=0).isoformat() if moment else ""
 
 
 @register.filter

@@ -1,5 +1,5 @@
-"""What an event costs: rendered once per language and loaded in a fixed number of queries,
-however many members a chat has (what each one receives is in test_consumers.py)."""
+"""What an event costs: published once, rendered once per language and loaded in a fixed number
+of queries, however many members a chat has (what each one receives is in test_consumers.py)."""
 
 from __future__ import annotations
 
@@ -11,25 +11,37 @@ from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 
 from conftest import make_person
-from conversations import actions, broadcast
+from conversations import actions, broadcast, rendering
 
 
-def cost_of_a_message(group_size: int) -> tuple[int, int]:
-    """(templates rendered, queries) for one new message in a group of this many people."""
+def cost_of_a_message(group_size: int) -> tuple[int, int, list[str]]:
+    """(templates rendered, queries, groups published to) for one new message in a group of this many people."""
     owner = make_person(f"owner{group_size}")
     others = [make_person(f"member{group_size}x{n}") for n in range(group_size - 1)]
     group = actions.create_group(owner, f"Group of {group_size}", others)
     message, _ = actions.send_message(group, others[0], "Hello")
     with (
-        mock.patch.object(broadcast, "render_to_string", wraps=render_to_string) as rendering,
-        mock.patch.object(broadcast, "fan_out") as sending,
+        mock.patch.object(rendering, "render_to_string", wraps=render_to_string) as rendering_calls,
+        mock.patch.object(broadcast.outbox, "put") as publishing,
         CaptureQueriesContext(connection) as queries,
     ):
         broadcast.message_created(message.pk)
-    assert len(sending.call_args.args[0]) == group_size  # one delivery per member
-    return rendering.call_count, len(queries.captured_queries)
+    groups = [call.args[0] for call in publishing.call_args_list]
+    return rendering_calls.call_count, len(queries.captured_queries), groups
 
 
 @pytest.mark.django_db
-def test_a_new_message_costs_the_same_for_3_members_and_for_30():
-    assert cost_of_a_message(3) == cost_of_a_message(30)
+def test_a_new_message_is_published_once_to_its_chat_whatever_its_size():
+    renders, queries, groups = cost_of_a_message(3)
+    assert (renders, queries) == cost_of_a_message(30)[:2]
+    assert len(groups) == 1 and groups[0].startswith("chat.")
+
+
+@pytest.mark.django_db
+def test_a_direct_chats_message_costs_a_fixed_number_of_queries(alice, bob, chat):
+    message, _ = actions.send_message(chat, bob, "Hello")
+    with CaptureQueriesContext(connection) as queries, mock.patch.object(broadcast.outbox, "put") as publishing:
+        broadcast.message_created(message.pk)
+    # The message with its people and chat; the chat's two members; the message before it (its day).
+    assert len(queries.captured_queries) == 3
+    assert publishing.call_count == 1

@@ -140,7 +140,7 @@ def test_each_result_links_to_the_profile_and_has_a_message_button(as_alice, bob
 
 
 def test_an_online_person_is_shown_online(as_alice, bob):
-    actions.connect(bob, "bob-tab")
+    actions.sockets_changed({"bob-tab": bob.pk})
 
     page = page_of(as_alice.get(PEOPLE_URL, {"q": "bob"}))
 

@@ -137,8 +137,9 @@ document.addEventListener("htmx:afterSwap", (event) => {
 });
 
 // A message or chat row that is already on the page is replaced, never shown twice: the
-// answer to my own send and (later) the socket may both deliver it. A message keeps its
-// place; a chat row moves to where the new one goes (the top of the list).
+// answer to my own send and the socket may both deliver it. A message keeps its place; a
+// chat row moves to where the new one goes (the top of the list). A pushed row marked
+// data-move is only a placeholder: the row already here moves there, as it is.
 document.addEventListener("htmx:oobBeforeSwap", (event) => {
   const { fragment, target } = event.detail;
   if (!fragment || !(target.id === "messages" || target.id === "chats")) return;
@@ -146,6 +147,11 @@ document.addEventListener("htmx:oobBeforeSwap", (event) => {
   const wasNearBottom = box && isNearBottom(box);
   for (const incoming of fragment.querySelectorAll(":scope > [id]")) {
     const existing = document.getElementById(incoming.id);
+    if (incoming.hasAttribute("data-move")) {
+      if (existing) incoming.replaceWith(existing);
+      else incoming.remove();
+      continue;
+    }
     if (!existing) continue;
     if (existing.closest("#chats")) {
       existing.remove();
