@@ -92,15 +92,12 @@ def _chat(chat_id: int, *, members: bool) -> Chat | None:
 
 def _message(message_id: int) -> tuple[Message, Chat] | None:
     """A message with its people and its chat; a direct chat with its two members. A fixed number of queries."""
-    message = (
-        Message.objects.with_people()
-        .select_related("chat__last_message__author", "chat__last_message__subject")
-        .filter(pk=message_id)
-        .first()
-    )
+    message = Message.objects.with_people().select_related("chat").filter(pk=message_id).first()
     if message is None:
         return None
     chat = message.chat
+    if chat.last_message_id == message.pk:
+        chat.last_message = message  # the usual case: no second copy of it to load
     if not chat.is_group:
         # A direct chat's notice names the other person; a group needs none of its members.
         prefetch_related_objects([chat], _MEMBERS)

@@ -61,7 +61,7 @@ def _id(value: str | None) -> int | None:
     return None
 
 
-@dataclass
+@dataclass(slots=True)
 class ChatState:
     """What a socket knows of one of its person's chats, kept current from the events it sees."""
 

@@ -1,5 +1,7 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels (see README "Real time")."""
 
+import asyncio
+import contextlib
 import os
 
 from django.core.asgi import get_asgi_application
@@ -11,6 +13,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from conversations.outbox import outbox  # noqa: E402
+from conversations.presence import presence  # noqa: E402
 from conversations.routing import websocket_urlpatterns  # noqa: E402
 
 
@@ -42,10 +45,36 @@ def leave_form_bodies_to_django() -> None:
 
 leave_form_bodies_to_django()
 
+# A graceful stop waits at most this long for presence and events to be written and published.
+SHUTDOWN_SECONDS = 5
+
 router = ProtocolTypeRouter({"http": django_asgi_app, "websocket": URLRouter(websocket_urlpatterns)})
 
 
 async def application(scope, receive, send):
     """The router, with the outbox publishing from this server's event loop (conversations.outbox)."""
+    if scope["type"] == "lifespan":
+        await lifespan(receive, send)
+        return
     outbox.start()
     await router(scope, receive, send)
+
+
+async def lifespan(receive, send) -> None:
+    """Servers that say when they start and stop (uvicorn, granian; not daphne).
+
+    At a graceful stop the server has closed its sockets first: what they told the outbox and
+    presence is published and written before the process ends, so their people go offline now,
+    not when their heartbeat expires.
+    """
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            outbox.start()
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            # Not for ever: with the database or Redis gone, the heartbeat's expiry does it.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(presence.settled(), outbox.drain()), SHUTDOWN_SECONDS)
+            await send({"type": "lifespan.shutdown.complete"})
+            return
