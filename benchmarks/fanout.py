@@ -1,13 +1,13 @@
-"""Time one event's fan-out to many people's sockets, for each channel layer, in one run.
+"""Time one event's fan-out to many sockets in one process, for each channel layer, in one run.
 
     REDIS_URL=redis://127.0.0.1:6379/9 .venv/bin/python benchmarks/fanout.py [members ...]
 
 For each layer (in-memory, channels-redis's list-based RedisChannelLayer, and its
 publish/subscribe RedisPubSubChannelLayer, which FlowChat uses with REDIS_URL), every member
-has one socket (a channel in the group `user.<id>`, as conversations.consumers makes it).
-conversations.broadcast.fan_out then sends each member their event, and the benchmark
-waits until every socket has it. It prints the median time over several rounds and the
-ratio to the publish/subscribe layer, which is the baseline measured in the same run.
+has one socket (a channel in the chat's group `chat.<id>`, as conversations.consumers joins
+it). One event is published to the group, as conversations.broadcast does for every change,
+and the benchmark waits until every socket has it. It prints the median time over several
+rounds and the ratio to the publish/subscribe layer, measured in the same run.
 """
 
 from __future__ import annotations
@@ -30,27 +30,27 @@ from channels.layers import InMemoryChannelLayer
 from channels_redis.core import RedisChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
-from conversations.broadcast import group_for, send_each
+from conversations.broadcast import chat_group
 
 ROUNDS = 5
-EVENT = {"type": "deliver", "event": "message.created", "chat": 1, "data": {}, "html": {"en": {"any": "x" * 2000}}}
+EVENT = {"type": "chat.event", "event": "message.created", "chat": 1, "data": {}, "html": {"en": {"open": "x" * 1000}}}
 
 
 async def one_round(layer, channels: list[str]) -> float:
     started = time.perf_counter()
-    await send_each(layer, [(n, EVENT) for n in range(len(channels))])  # what broadcast.fan_out does
+    await layer.group_send(chat_group(1), EVENT)  # what conversations.broadcast publishes
     await asyncio.gather(*(layer.receive(channel) for channel in channels))
     return time.perf_counter() - started
 
 
 async def measure(layer, members: int) -> float:
     channels = [await layer.new_channel() for _ in range(members)]
-    for n, channel in enumerate(channels):
-        await layer.group_add(group_for(n), channel)
+    for channel in channels:
+        await layer.group_add(chat_group(1), channel)
     await one_round(layer, channels)  # warm up: connections, subscriptions
     times = [await one_round(layer, channels) for _ in range(ROUNDS)]
-    for n, channel in enumerate(channels):
-        await layer.group_discard(group_for(n), channel)
+    for channel in channels:
+        await layer.group_discard(chat_group(1), channel)
     return statistics.median(times)
 
 
