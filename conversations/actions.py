@@ -69,7 +69,7 @@ def _system_line(
     Chat.objects.filter(pk=chat.pk).update(last_message=message, last_activity_at=message.created_at)
     chat.last_message, chat.last_activity_at = message, message.created_at
     if not quiet:
-        _later(broadcast.message_created, message.pk)
+        _later(broadcast.message_created, message)
     return message
 
 
@@ -244,7 +244,7 @@ def send_message(
             # Your own message is read by you.
             membership.last_read_message_id = message.pk
             membership.save(update_fields=["last_read_message_id"])
-            _later(broadcast.message_created, message.pk)
+            _later(broadcast.message_created, message)
     except IntegrityError:
         # A concurrent retry with the same client_id won the race.
         if client_id is None:

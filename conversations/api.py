@@ -392,7 +392,9 @@ def send(request: ApiRequest) -> HttpResponse:
             picture=form.cleaned_data["image"],
             client_id=form.cleaned_data["client_id"],
         )
-    return json_response(message_to_dict(message, ReadPositions.of(chat.pk)), status=201 if created else 200)
+    # Nobody else has read a message that was just sent; a repeated one may have been read since.
+    positions = ReadPositions({}) if created else ReadPositions.of(chat.pk)
+    return json_response(message_to_dict(message, positions), status=201 if created else 200)
 
 
 @api_view(["GET", "PATCH", "DELETE"])

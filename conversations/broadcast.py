@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import OuterRef, Prefetch, Subquery
 
 from accounts.models import User
 from accounts.serializers import iso, user_summary
@@ -91,16 +91,13 @@ def _chat(chat_id: int, *, members: bool) -> Chat | None:
 
 
 def _message(message_id: int) -> tuple[Message, Chat] | None:
-    """A message with its people and its chat; a direct chat with its two members. A fixed number of queries."""
+    """A message with its people and its chat: one query."""
     message = Message.objects.with_people().select_related("chat").filter(pk=message_id).first()
     if message is None:
         return None
     chat = message.chat
     if chat.last_message_id == message.pk:
         chat.last_message = message  # the usual case: no second copy of it to load
-    if not chat.is_group:
-        # A direct chat's notice names the other person; a group needs none of its members.
-        prefetch_related_objects([chat], _MEMBERS)
     return message, chat
 
 
@@ -124,14 +121,23 @@ def _previews(chat: Chat) -> dict[str, rendering.Html]:
 # Messages -----------------------------------------------------------------------------------------
 
 
-def message_created(message_id: int) -> None:
-    """A new message (or system line): in the open chat, at the top of the list, as a notice elsewhere."""
-    loaded = _message(message_id)
-    if not loaded:
+def message_created(message: Message) -> None:
+    """A new message (or system line): in the open chat, at the top of the list, as a notice elsewhere.
+
+    The message, its author and subject are the ones the action just committed; what the chat
+    is now (its membership version) and the day of the message before come in one query.
+    """
+    before = Message.objects.filter(chat=OuterRef("pk"), id__lt=message.pk).order_by("-id").values("created_at")
+    chat = Chat.objects.filter(pk=message.chat_id).annotate(previous_at=Subquery(before[:1])).first()
+    if chat is None:
         return
-    message, chat = loaded
+    message.chat = chat
+    if chat.last_message_id == message.pk:
+        chat.last_message = message
     parts: dict[str, Any] = {
-        "open": rendering.join(rendering.new_message(message, chat), rendering.typing_ended("#typing")),
+        "open": rendering.join(
+            rendering.new_message(message, chat, previous_at=chat.previous_at), rendering.typing_ended("#typing")
+        ),
         "list": rendering.join(
             rendering.to_the_top(chat),
             rendering.chat_time(chat),

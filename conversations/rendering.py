@@ -98,13 +98,13 @@ def join(*pieces: Html) -> Html:
 # Messages -----------------------------------------------------------------------------------
 
 
-def new_message(message: Message, chat: Chat) -> Html:
-    """A new message for the end of the open chat's list, after a date line if it starts a day.
+def new_message(message: Message, chat: Chat, *, previous_at: datetime | None) -> Html:
+    """A new message for the end of the open chat's list, after a date line if it starts a day
+    (`previous_at`: when the message before it was sent).
 
     Nobody but its author has read a new message yet, so it carries no receipt.
     """
-    previous = chat.messages.filter(id__lt=message.pk).order_by("-id").values_list("created_at", flat=True).first()
-    previous_day = timezone.localdate(previous) if previous else None
+    previous_day = timezone.localdate(previous_at) if previous_at else None
     context = {"items": items_for([message], previous_day=previous_day), "chat": chat, "receipts": None}
     return oob("beforeend:#messages", render("conversations/chat.html#message_list", context))
 
@@ -184,11 +184,11 @@ def header(chat: Chat, members: list[User]) -> Html:
 
 
 def message_notice(chat: Chat, message: Message) -> Html:
-    """A new message in a chat the tab does not show, as its readers see it (never its author)."""
-    reader = None  # a group's notice names the group; a direct chat's, the other person
-    if not chat.is_group:
-        reader = next((m.user for m in chat.memberships.all() if m.user_id != message.author_id), None)
-    context = {"chat": chat, "message": message, "user": reader}
+    """A new message in a chat the tab does not show, as its readers see it (never its author).
+
+    A group's names the author and the group; a direct chat's, the other person: its author.
+    """
+    context = {"chat": chat, "message": message}
     return oob("afterbegin:#live-notices", render("conversations/_live.html#notice", context))
 
 

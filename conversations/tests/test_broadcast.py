@@ -25,7 +25,7 @@ def cost_of_a_message(group_size: int) -> tuple[int, int, list[str]]:
         mock.patch.object(broadcast.outbox, "put") as publishing,
         CaptureQueriesContext(connection) as queries,
     ):
-        broadcast.message_created(message.pk)
+        broadcast.message_created(message)
     groups = [call.args[0] for call in publishing.call_args_list]
     return rendering_calls.call_count, len(queries.captured_queries), groups
 
@@ -38,10 +38,10 @@ def test_a_new_message_is_published_once_to_its_chat_whatever_its_size():
 
 
 @pytest.mark.django_db
-def test_a_direct_chats_message_costs_a_fixed_number_of_queries(alice, bob, chat):
+def test_a_new_messages_event_costs_one_query(alice, bob, chat):
     message, _ = actions.send_message(chat, bob, "Hello")
     with CaptureQueriesContext(connection) as queries, mock.patch.object(broadcast.outbox, "put") as publishing:
-        broadcast.message_created(message.pk)
-    # The message with its people and chat; the chat's two members; the message before it (its day).
-    assert len(queries.captured_queries) == 3
+        broadcast.message_created(message)
+    # The chat as it is now, with the time of the message before (the message itself is the action's).
+    assert len(queries.captured_queries) == 1
     assert publishing.call_count == 1
