@@ -19,9 +19,10 @@ state it keeps, so a delivery costs no database work:
                      "mine": ...}, "ru": {...}}}
 
 A tab takes, in its own language, "open" if it shows that chat, "elsewhere" if it does not,
-"list" always, the "preview" for its person, and "mine" on its author's tabs; a script takes
-"event", "chat" and "data". `version` is the chat's membership version when the event was
-made: a socket that sees a newer one than it knows checks its membership before it listens on.
+"list" always, the "preview" for its person, "mine" on its author's tabs, and "typed" where it
+shows someone typing in that chat; a script takes "event", "chat" and "data". `version` is
+the chat's membership version when the event was made: a socket that sees a newer one than
+it knows checks its membership before it listens on.
 """
 
 from __future__ import annotations
@@ -135,15 +136,11 @@ def message_created(message: Message) -> None:
     if chat.last_message_id == message.pk:
         chat.last_message = message
     parts: dict[str, Any] = {
-        "open": rendering.join(
-            rendering.new_message(message, chat, previous_at=chat.previous_at), rendering.typing_ended("#typing")
-        ),
-        "list": rendering.join(
-            rendering.to_the_top(chat),
-            rendering.chat_time(chat),
-            rendering.typing_ended(f"#chat-{chat.pk}-typing"),
-        ),
+        "open": rendering.new_message(message, chat, previous_at=chat.previous_at),
+        "list": rendering.join(rendering.to_the_top(chat), rendering.chat_time(chat)),
         "preview": _previews(chat),
+        # For a tab that shows someone typing in this chat: the message has come.
+        "typed": {"open": rendering.typing_ended("#typing"), "list": rendering.typing_ended(f"#chat-{chat.pk}-typing")},
     }
     if not message.is_system:
         parts["elsewhere"] = rendering.message_notice(chat, message)

@@ -49,6 +49,8 @@ UNAUTHORIZED = 4401
 SERVICE_RESTART = 1012  # "come back": a tab's htmx reconnects after it
 # A tab or script says "typing" at most this often per chat; more is dropped.
 TYPING_INTERVAL = 2.0
+# How long a tab shows a typing note (static/css/flowchat.css .typing-note), with a margin.
+TYPING_SHOWN = 8.0
 # /ws/api/?after=<id> replays at most this many messages; a script pages further over HTTP.
 CATCH_UP_LIMIT = 500
 MAX_ID_DIGITS = 18
@@ -285,6 +287,7 @@ class BrowserSocket(PersonSocket):
             self.language = rendering.LANGUAGES[0]
         self.open_chat = _id(params.get("chat", [""])[0])
         self.session_key = self.scope["session"].session_key
+        self.typing_shown: dict[int, float] = {}  # chat -> when this tab last showed someone typing there
         # Listening and counted as online before the handshake completes: a tab that is open is there.
         await self.join()
         await self.accept()
@@ -312,6 +315,10 @@ class BrowserSocket(PersonSocket):
         if name == "message.created" and not here and not mine and state is not None and not state.muted:
             pieces.append(html.get("elsewhere", ""))
         pieces.append(html.get("list", ""))
+        if name == "typing":
+            self.typing_shown[event["chat"]] = time.monotonic()
+        elif "typed" in html and time.monotonic() - self.typing_shown.pop(event["chat"], -TYPING_SHOWN) < TYPING_SHOWN:
+            pieces.append(html["typed"]["list"] + (html["typed"]["open"] if here else ""))
         if "preview" in html:
             pieces.append(html["preview"]["author" if mine else "others"])
         if "row" in html:

@@ -580,7 +580,10 @@ async def test_a_new_password_makes_every_tab_reconnect_and_only_this_sessions_g
 
 async def test_a_message_in_another_chat_leaves_the_open_chats_typing_note_alone(alice, bob, chat, group):
     bob_in_group = await open_tab(bob, group)
-    await pushed(bob_in_group)
+    alice_tab = await open_tab(alice, chat)
+    await pushed(bob_in_group), await pushed(alice_tab)
+    await alice_tab.send_json_to({"type": "typing", "chat": chat.pk})
+    assert "Alice Archer is typing…" in await pushed(bob_in_group)  # in the direct chat's row
 
     await act(actions.send_message)(chat, alice, "Are you there?")
 
@@ -588,3 +591,18 @@ async def test_a_message_in_another_chat_leaves_the_open_chats_typing_note_alone
     assert f'<div hx-swap-oob="innerHTML:#chat-{chat.pk}-typing"></div>' in html  # its row's note ends
     assert 'innerHTML:#typing"' not in html  # the group on screen is not that chat
     await bob_in_group.disconnect()
+    await alice_tab.disconnect()
+
+
+async def test_a_message_ends_a_typing_note_only_where_one_was_shown(alice, bob, chat):
+    alice_tab, bob_tab = await open_tab(alice, chat), await open_tab(bob, chat)
+    await pushed(alice_tab), await pushed(bob_tab)
+    await alice_tab.send_json_to({"type": "typing", "chat": chat.pk})
+    assert "Alice Archer is typing…" in await pushed(bob_tab)
+
+    await act(actions.send_message)(chat, alice, "Here I am")
+    assert '<div hx-swap-oob="innerHTML:#typing"></div>' in await pushed(bob_tab)
+    await act(actions.send_message)(chat, alice, "And again")  # nobody was typing since
+    assert "-typing" not in await pushed(bob_tab)
+    await alice_tab.disconnect()
+    await bob_tab.disconnect()
