@@ -190,10 +190,26 @@ def parse_json(body: bytes) -> Any:
         raise ValueError(f"{name} is not JSON")
 
     try:
-        return json.loads(body, parse_constant=reject_constant)
+        data = json.loads(body, parse_constant=reject_constant)
+        _refuse_lone_surrogates(data)
     except (ValueError, RecursionError) as exc:
-        # ValueError covers JSONDecodeError and undecodable bytes; RecursionError very deep nesting.
+        # ValueError covers JSONDecodeError, undecodable bytes and lone surrogates;
+        # RecursionError very deep nesting.
         raise ApiError(400, "The body is not valid JSON.") from exc
+    return data
+
+
+def _refuse_lone_surrogates(value: Any) -> None:
+    """ "\ud800" is valid JSON syntax but no text: nothing can store or show it (UTF-8 has no such character)."""
+    if isinstance(value, str):
+        value.encode("utf-8")  # UnicodeEncodeError is a ValueError
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_lone_surrogates(key)
+            _refuse_lone_surrogates(item)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_lone_surrogates(item)
 
 
 def _content_length(request: HttpRequest) -> int:
