@@ -5,6 +5,8 @@ alice has an account; the requests come from her scripts and browser, or from no
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from accounts.models import User
@@ -14,15 +16,21 @@ from flowchat.testing import auth
 JSON = "application/json"
 LONE_SURROGATE = '"x\\ud800y"'  # valid JSON syntax, but no text: UTF-8 has no such character
 
+
+def json_with(**fields: object) -> str:
+    """A JSON object in which every "LONE" (a key or a value) is the lone surrogate."""
+    return json.dumps(fields).replace('"LONE"', LONE_SURROGATE)
+
+
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 
 @pytest.mark.parametrize(
     ("path", "body"),
     [
-        ("/api/login/", '{"username": %s, "password": "whatever-it-is"}' % LONE_SURROGATE),
-        ("/api/users/", '{"username": "newcomer", "password": %s}' % LONE_SURROGATE),
-        ("/api/users/", '{"username": "newcomer", "password": "long-enough-1", "x": {%s: 1}}' % LONE_SURROGATE),
+        ("/api/login/", json_with(username="LONE", password="whatever-it-is")),
+        ("/api/users/", json_with(username="newcomer", password="LONE")),
+        ("/api/users/", json_with(username="newcomer", password="long-enough-1", x={"LONE": 1})),
     ],
 )
 def test_a_lone_surrogate_in_unauthenticated_json_is_a_400(api, path, body):
@@ -34,9 +42,7 @@ def test_a_lone_surrogate_in_unauthenticated_json_is_a_400(api, path, body):
 
 
 def test_a_lone_surrogate_in_a_message_is_a_400_and_nothing_is_sent(api, alice, bob, chat):
-    response = api.post(
-        "/api/messages/", '{"chat": %d, "text": %s}' % (chat.pk, LONE_SURROGATE), content_type=JSON, **auth(alice)
-    )
+    response = api.post("/api/messages/", json_with(chat=chat.pk, text="LONE"), content_type=JSON, **auth(alice))
 
     assert response.status_code == 400
     assert not Message.objects.exists()
@@ -44,7 +50,10 @@ def test_a_lone_surrogate_in_a_message_is_a_400_and_nothing_is_sent(api, alice, 
 
 def test_a_surrogate_pair_is_ordinary_text(api, alice, bob, chat):
     response = api.post(
-        "/api/messages/", '{"chat": %d, "text": "\\ud83d\\ude00"}' % chat.pk, content_type=JSON, **auth(alice)
+        "/api/messages/",
+        json_with(chat=chat.pk, text="PAIR").replace('"PAIR"', '"\\ud83d\\ude00"'),
+        content_type=JSON,
+        **auth(alice),
     )
 
     assert response.status_code == 201
@@ -65,7 +74,7 @@ def test_bytes_of_a_surrogate_in_a_form_post_are_not_a_500(client, alice, bob, c
 
 
 def test_a_lone_surrogate_in_a_profile_update_changes_nothing(api, alice):
-    response = api.patch(f"/api/users/{alice.pk}/", '{"bio": %s}' % LONE_SURROGATE, content_type=JSON, **auth(alice))
+    response = api.patch(f"/api/users/{alice.pk}/", json_with(bio="LONE"), content_type=JSON, **auth(alice))
 
     assert response.status_code == 400
     alice.refresh_from_db()
