@@ -17,6 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from flowchat.api import authenticate_token
+
 from .context_processors import THEME_COOKIE
 from .forms import PreferencesForm, ProfileForm
 from .models import User
@@ -98,8 +100,15 @@ def initials_svg(initials: str, seed: str) -> HttpResponse:
 
 
 @require_GET
-@cache_control(max_age=3600)
+@cache_control(private=True, max_age=3600)
 def initials(request: HttpRequest, pk: int) -> HttpResponse:
+    """A person's initials picture, for people signed in (a session, or a script's token).
+
+    Anyone else gets the 404 of a person who does not exist: walking the ids must not tell
+    who has an account, nor their initials.
+    """
+    if not request.user.is_authenticated and authenticate_token(request) is None:
+        raise Http404("No such person.")
     # Deactivated people still appear beside their old messages, so they keep a picture.
     person = get_object_or_404(User, pk=pk)
     return initials_svg(person.initials, str(person.pk))

@@ -347,7 +347,8 @@ def test_a_forged_theme_cookie_falls_back_to_the_system_theme(client):
 # Initials avatar -------------------------------------------------------------------------
 
 
-def test_initials_avatar_is_an_svg_of_the_initials(client, alice):
+def test_initials_avatar_is_an_svg_of_the_initials(client, alice, bob):
+    client.force_login(bob)
     response = client.get(reverse("accounts:initials", args=[alice.pk]))
 
     assert response.status_code == 200
@@ -359,8 +360,9 @@ def test_initials_avatar_is_an_svg_of_the_initials(client, alice):
 @pytest.mark.parametrize(
     ("username", "first_name", "initials"), [("<x>", "", "<"), ("andrew", "&rew", "&"), ('"q', "", '"')]
 )
-def test_initials_avatar_escapes_what_people_typed(client, db, username, first_name, initials):
+def test_initials_avatar_escapes_what_people_typed(client, alice, username, first_name, initials):
     person = make_person(username, first_name)
+    client.force_login(alice)
 
     response = client.get(reverse("accounts:initials", args=[person.pk]))
 
@@ -381,8 +383,26 @@ def test_a_deactivated_person_keeps_an_initials_picture(client, alice, bob):
     assert b">BB</text>" in response.content
 
 
-def test_initials_avatar_of_an_unknown_person_is_404(client, db):
+def test_initials_avatar_of_an_unknown_person_is_404(client, alice):
+    client.force_login(alice)
     assert client.get(reverse("accounts:initials", args=[999_999])).status_code == 404
+
+
+def test_nobody_signed_out_can_walk_the_ids_for_initials(client, alice):
+    response = client.get(reverse("accounts:initials", args=[alice.pk]))
+
+    assert response.status_code == 404
+    assert b"AA" not in response.content
+
+
+def test_a_script_with_a_token_gets_the_avatar_url_it_was_given(client, alice, bob):
+    from flowchat.testing import token_for
+
+    key = token_for(bob)
+    response = client.get(alice.avatar_url, headers={"Authorization": f"Token {key}"})
+
+    assert response.status_code == 200
+    assert set(response["Cache-Control"].split(", ")) == {"private", "max-age=3600"}
 
 
 # Stored avatar files -------------------------------------------------------------------------
