@@ -39,6 +39,9 @@ from .serializers import user_summary, user_to_dict
 USERNAME_TAKEN = "A user with that username already exists."
 PASSWORD_NOT_HERE = "Passwords are not changed through this endpoint: use the password change page."  # noqa: S105 (a message, not a secret)
 EDITABLE_FIELDS = ("first_name", "last_name", "bio")
+# What a whole User carries beside them: taken back unchanged, never changed here.
+READ_ONLY_FIELDS = ("id", "username", "avatar", "is_online", "last_active")
+SERVER_FIELDS = ("is_online", "last_active")
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 # Far beyond any real directory, and well inside every database's integer range.
@@ -153,18 +156,26 @@ def directory(request: ApiRequest) -> HttpResponse:
 
 @api_view(["PATCH", "PUT"], accepts=JSON_OR_MULTIPART)
 def update(request: ApiRequest, pk: int) -> HttpResponse:
-    """PATCH changes the fields sent; PUT sets first_name, last_name and bio, empty when left out.
+    """Change the fields sent (PATCH and PUT alike: the original API's PUT sends the whole user back).
 
-    The avatar changes only when sent: a file in a multipart body, or `"avatar": null`
-    in a JSON body to go back to the initials.
+    The read-only fields of that whole user are taken when they are unchanged (`id`,
+    `username`, `avatar`) or are the server's to say (`is_online`, `last_active`). The avatar
+    changes only when sent: a file in a multipart body, or `"avatar": null` in a JSON body to
+    go back to the initials.
     """
     if pk != request.user.pk:
         if User.objects.filter(pk=pk, is_active=True).exists():
             raise ApiError(403, "You can only change your own profile.")
         raise ApiError(404, "No such user.")
-    data, files = request.data, request.files
+    user = request.user
+    data, files = dict(request.data), request.files
+    multipart = (request.content_type or "").lower() == "multipart/form-data"
+    if multipart and not data and not files and int(request.META.get("CONTENT_LENGTH") or 0) > 0:
+        # A body with no part in it: its boundary or framing is broken, and nothing it meant is known.
+        raise ApiError(400, "The body is not valid multipart/form-data.")
+    _drop_unchanged(data, user_to_dict(user))
     remove_avatar = False
-    if (request.content_type or "").lower() == "multipart/form-data":
+    if multipart:
         check_fields(data, EDITABLE_FIELDS, rejected={"password": PASSWORD_NOT_HERE, "avatar": "Must be a file."})
     else:
         if "avatar" in data:
@@ -175,23 +186,34 @@ def update(request: ApiRequest, pk: int) -> HttpResponse:
                     {"avatar": ["Send null to remove the avatar; upload a new one as multipart/form-data."]},
                 )
             remove_avatar = True
-            data = {field: value for field, value in data.items() if field != "avatar"}
+            del data["avatar"]
         check_fields(data, EDITABLE_FIELDS, rejected={"password": PASSWORD_NOT_HERE})
     unknown_files = [name for name in files if name != "avatar"]
     if unknown_files:
         raise ApiError(
             400, "Some fields are not valid.", {name: ["This file is not accepted here."] for name in unknown_files}
         )
-
-    user = request.user
-    if request.method == "PATCH":
-        current = {field: getattr(user, field) for field in EDITABLE_FIELDS}
-        data = {**current, **data}
-    form = ProfileForm({**data, "remove_avatar": remove_avatar}, files, instance=user)
+    current = {field: getattr(user, field) for field in EDITABLE_FIELDS}
+    form = ProfileForm({**current, **data, "remove_avatar": remove_avatar}, files, instance=user)
     if not form.is_valid():
         return validation_error(form)
     form.save()
     return json_response(user_to_dict(user))
+
+
+def _drop_unchanged(data: dict[str, Any], current: dict[str, Any]) -> None:
+    """Take out the read-only fields of a whole user sent back; refuse one that was changed."""
+    errors = {}
+    for field in READ_ONLY_FIELDS:
+        if field not in data:
+            continue
+        value = data[field]
+        if field in SERVER_FIELDS or str(value) == str(current[field]):
+            del data[field]
+        elif field != "avatar":  # a new avatar is a file, or null: judged below
+            errors[field] = ["This field cannot be changed here."]
+    if errors:
+        raise ApiError(400, "Some fields are not valid.", errors)
 
 
 urlpatterns = [

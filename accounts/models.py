@@ -28,7 +28,8 @@ class User(AbstractUser):
         DARK = "dark", _("Dark")
 
     avatar = models.ImageField(_("avatar"), upload_to=avatar_path, blank=True)
-    bio = models.TextField(_("bio"), max_length=500, blank=True)
+    # None until the person writes one (the original API's new user has "bio": null).
+    bio = models.TextField(_("bio"), max_length=500, blank=True, null=True, default=None)
     last_active = models.DateTimeField(_("last active"), null=True, blank=True)
     # Online while this is in the future: every open socket pushes it forward (a heartbeat),
     # so a person whose server process died goes offline by themselves. See conversations.presence.

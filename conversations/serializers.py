@@ -42,7 +42,8 @@ def chat_to_dict(chat: Chat, viewer: User) -> dict[str, Any]:
         "title": chat.title if chat.is_group else None,
         "is_group": chat.is_group,
         "members": [membership.user_id for membership in chat.memberships.all()],
-        "display_name": chat.display_name_for(viewer),
+        # As the original API: a direct chat is named by the other person's username (pages show full names).
+        "display_name": chat.title if chat.is_group else _other(chat, viewer).username,
         "display_photo": chat.display_photo_for(viewer),
         "created_at": iso(chat.created_at),
         "display_time": iso(last.created_at if last else chat.created_at),
@@ -57,3 +58,7 @@ def member_to_dict(membership: Membership) -> dict[str, Any]:
         "role": membership.role,
         "last_read_message_id": membership.last_read_message_id,
     }
+
+
+def _other(chat: Chat, viewer: User) -> User:
+    return chat.other_member(viewer) or viewer

@@ -140,7 +140,7 @@ SCHEMAS |= {
             "username": {"type": "string"},
             "first_name": {"type": "string"},
             "last_name": {"type": "string"},
-            "bio": {"type": "string"},
+            "bio": {"type": ["string", "null"], "description": "null until the person writes one."},
             "avatar": {
                 "type": "string",
                 "format": "uri-reference",
@@ -203,14 +203,24 @@ SCHEMAS |= {
     },
     "ProfileChanges": {
         "type": "object",
-        "description": "Any other field is refused with 400 and nothing changes: `password` (use the "
-        "password change page), and read-only ones such as `username`, `id` or `is_staff`.",
+        "description": "PATCH and PUT both change the fields sent. A whole User may be sent back (as the "
+        "original API's PUT does): `id`, `username` and `avatar` are taken when unchanged and refused with "
+        "400 when changed; `is_online` and `last_active` are the server's and ignored. Any other field is "
+        "refused with 400 and nothing changes: `password` (use the password change page) and fields such "
+        "as `is_staff`.",
         "additionalProperties": False,
         "properties": {
             "first_name": {"type": "string", "maxLength": 150},
             "last_name": {"type": "string", "maxLength": 150},
             "bio": {"type": "string", "maxLength": 500},
-            "avatar": {"type": "null", "description": "null removes the avatar (back to initials)."},
+            "avatar": {
+                "type": ["null", "string"],
+                "description": "null removes the avatar (back to initials); the current avatar URL keeps it.",
+            },
+            "id": {"type": "integer", "description": "Must be this user's id."},
+            "username": {"type": "string", "description": "Must be this user's username: it is not changed here."},
+            "is_online": {"type": "boolean", "description": "Ignored."},
+            "last_active": {"type": ["string", "null"], "description": "Ignored."},
         },
     },
     "ProfileChangesUpload": {
@@ -388,7 +398,8 @@ def nullable(schema: Schema) -> Schema:
 # As conversations.api.parse_id reads it: up to 19 digits, not all zeros (ids start at 1).
 ID_STRING: Schema = {"type": "string", "pattern": "^0*[1-9][0-9]*$", "maxLength": 19}
 ID_VALUE: Schema = {
-    "description": "An id: a JSON number, or a string of its digits (as the original API took it); "
+    "description": "An id: a JSON number written as a whole number (5; not 5.0, 5e0 or true, which JSON "
+    'Schema would call integers too), or a string of its digits ("5", as the original API took it); '
     "from 1 to 9223372036854775807 either way.",
     "oneOf": [{"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, ID_STRING],
 }
@@ -437,7 +448,8 @@ SCHEMAS |= {
             },
             "display_name": {
                 "type": "string",
-                "description": "The other person's name for a direct chat, the title for a group.",
+                "description": "The other person's username for a direct chat (as the original API), the title "
+                "for a group.",
             },
             "display_photo": {
                 "type": "string",

@@ -61,7 +61,7 @@ def test_registering_creates_a_person_and_answers_with_them(api, db):
         "username": "dave",
         "first_name": "",
         "last_name": "",
-        "bio": "",
+        "bio": None,  # as the original API: nothing written yet
         "avatar": f"/people/{dave.pk}/initials.svg",
         "is_online": False,
         "last_active": None,
@@ -354,7 +354,7 @@ def test_me_is_the_tokens_owner(api, alice):
         "username": "alice",
         "first_name": "Alice",
         "last_name": "Archer",
-        "bio": "",
+        "bio": None,
         "avatar": f"/people/{alice.pk}/initials.svg",
         "is_online": False,
         "last_active": None,
@@ -505,15 +505,55 @@ def test_patch_changes_only_the_fields_sent(api, alice):
     assert (alice.first_name, alice.last_name, alice.bio) == ("Ally", "Archer", "Old bio")
 
 
-def test_put_empties_the_fields_left_out(api, alice):
+def test_put_changes_the_fields_it_names_and_no_others(api, alice):
     User.objects.filter(pk=alice.pk).update(bio="Old bio")
 
     response = api.put(f"/api/users/{alice.pk}/", {"bio": "New bio"}, content_type=JSON, **auth(alice))
 
     assert response.status_code == 200
     alice.refresh_from_db()
-    assert (alice.first_name, alice.last_name, alice.bio) == ("", "", "New bio")
+    assert (alice.first_name, alice.last_name, alice.bio) == ("Alice", "Archer", "New bio")
     assert response.json() == user_json(alice)
+
+
+def test_put_of_the_whole_user_as_the_original_api_sends_it_succeeds(api, alice):
+    whole = api.get("/api/users/me/", **auth(alice)).json()
+
+    response = api.put(
+        f"/api/users/{alice.pk}/", {**whole, "bio": "Climbs on Sundays"}, content_type=JSON, **auth(alice)
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {**whole, "bio": "Climbs on Sundays", "last_active": response.json()["last_active"]}
+
+
+def test_put_with_a_changed_username_is_refused_and_changes_nothing(api, alice):
+    whole = api.get("/api/users/me/", **auth(alice)).json()
+
+    response = api.put(
+        f"/api/users/{alice.pk}/", {**whole, "username": "mallory", "bio": "x"}, content_type=JSON, **auth(alice)
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"username": ["This field cannot be changed here."]}
+    alice.refresh_from_db()
+    assert (alice.username, alice.bio) == ("alice", None)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("multipart/form-data; boundary=BoUnDaRy", b"first_name=&last_name=&bio="),  # a form body, not multipart
+        ("multipart/form-data", b"--x\r\nContent-Disposition: form-data; name=bio\r\n\r\n\r\n--x--\r\n"),  # no boundary
+    ],
+)
+def test_a_malformed_multipart_put_is_a_400_and_changes_nothing(api, alice, content_type, body):
+    response = api.generic("PUT", f"/api/users/{alice.pk}/", body, content_type=content_type, **auth(alice))
+
+    assert response.status_code == 400
+    assert response.json()["detail"] in ("The body is not valid multipart/form-data.", "The request could not be read.")
+    alice.refresh_from_db()
+    assert (alice.first_name, alice.last_name, alice.bio) == ("Alice", "Archer", None)
 
 
 @pytest.mark.parametrize("method", ["patch", "put"])
@@ -530,7 +570,7 @@ def test_a_password_is_never_taken_by_the_profile_endpoint(api, alice, method):
     assert b"new-secret-12345" not in response.content
     alice.refresh_from_db()
     assert alice.check_password(PASSWORD)
-    assert alice.bio == ""
+    assert alice.bio is None
 
 
 @pytest.mark.parametrize(
@@ -542,13 +582,14 @@ def test_read_only_and_unknown_fields_are_refused(api, alice, field):
     response = api.patch(f"/api/users/{alice.pk}/", {name: value, "bio": "x"}, content_type=JSON, **auth(alice))
 
     assert response.status_code == 400
-    assert response.json() == {"detail": INVALID, "errors": {name: ["This field is not accepted here."]}}
+    said = "This field cannot be changed here." if name in ("username", "id") else "This field is not accepted here."
+    assert response.json() == {"detail": INVALID, "errors": {name: [said]}}
     refreshed = User.objects.get(pk=alice.pk)
     assert (refreshed.username, refreshed.is_staff, refreshed.is_superuser, refreshed.bio) == (
         "alice",
         False,
         False,
-        "",
+        None,
     )
 
 
@@ -558,7 +599,7 @@ def test_outsider_cannot_edit_alice(api, alice, carol):
     assert response.status_code == 403
     assert response.json() == {"detail": "You can only change your own profile."}
     alice.refresh_from_db()
-    assert alice.bio == ""
+    assert alice.bio is None
 
 
 def test_outsider_cannot_upload_alices_avatar(api, alice, carol):
@@ -679,7 +720,7 @@ def test_a_file_that_is_not_a_picture_is_refused_and_nothing_stored(api, alice, 
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {"avatar"}
     alice.refresh_from_db()
-    assert (alice.avatar.name, alice.bio) == ("", "")
+    assert (alice.avatar.name, alice.bio) == ("", None)
     assert stored_avatars() == []
 
 

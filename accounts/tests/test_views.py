@@ -166,7 +166,7 @@ def test_settings_refuses_a_bio_over_500_characters(client, alice):
     assert response.status_code == 400
     assert "Ensure this value has at most 500 characters (it has 501)." in response.content.decode()
     alice.refresh_from_db()
-    assert alice.bio == ""
+    assert alice.bio is None
 
 
 def test_settings_accepts_a_bio_of_exactly_500_characters(client, alice):

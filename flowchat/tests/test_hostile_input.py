@@ -78,4 +78,4 @@ def test_a_lone_surrogate_in_a_profile_update_changes_nothing(api, alice):
 
     assert response.status_code == 400
     alice.refresh_from_db()
-    assert alice.bio == ""
+    assert alice.bio is None
