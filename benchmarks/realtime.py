@@ -265,6 +265,7 @@ class Run:
         opened = await open_sockets(specs, srv.port, observers=observer_indexes)
         sockets = opened.sockets
         result |= {"open_seconds": opened.seconds, "open_failures": opened.failures}
+        result["listen_overflows"] = srv.listen_overflows()
         if opened.errors:
             result["open_errors"] = dict(opened.errors)
         pool = HttpPool(srv.http_port, 16)
@@ -367,15 +368,16 @@ class Run:
         latencies = [ns / 1e6 for ns in tally.latencies_ns]
         http = [ns / 1e6 for ns in tally.http_ns]
         sent = len(tally.sent)
-        achieved = sent / seconds if seconds > 0 and sent > 1 else float(sent)
+        # Sends went out over `seconds` (first post to last answer); one interval more is the load's span.
+        span = seconds + 1 / rate
         deliveries = sum(members.get(chat, 0) * n for chat, n in sent_per_chat.items())
         frames = tally.frame_bytes
         return {
             "sent": sent,
             "http_errors": dict(tally.http_errors),
-            "achieved_rate": min(achieved, rate) if sent > 1 else rate,
+            "achieved_rate": min(rate, sent / span),
             "deliveries": deliveries,
-            "deliveries_per_s": deliveries / seconds if seconds > 0 and sent > 1 else deliveries,
+            "deliveries_per_s": deliveries / max(span, sent / rate) if sent else 0.0,
             "samples": len(latencies),
             "p50_ms": percentile(latencies, 0.50),
             "p99_ms": percentile(latencies, 0.99),
@@ -428,6 +430,7 @@ class Run:
                             "open_count": count,
                             "open_seconds": opened.seconds,
                             "open_failures": opened.failures,
+                            "listen_overflows": srv.listen_overflows(),
                         }
                     else:
                         result["open_failures_more"] = opened.failures

@@ -41,7 +41,8 @@ def summary_text(r: Result) -> str:
         memory = "  ".join(f"{n}: {m['kib_per_socket']:.1f} KiB/socket" for n, m in r.get("memory", {}).items())
         return (
             f"{head} deflate={r['deflate']!s:<5} open {r.get('open_count')} in {r.get('open_seconds', 0):.1f}s"
-            f" fail {r.get('open_failures_total')}  {memory}  negotiated {r.get('deflate_negotiated')}"
+            f" fail {r.get('open_failures_total')} (listen drops {r.get('listen_overflows')})  {memory}"
+            f"  negotiated {r.get('deflate_negotiated')}"
         )
     if r["kind"] == "presence":
         return (
@@ -263,6 +264,8 @@ def markdown(results: list[Result], meta: dict[str, Any], picture: str) -> str:
     add(f"## Opening {counts[0]:,} sockets, and idle memory per socket\n")
     add(
         "Handshakes at most 100 at a time; a failed attempt is retried twice and each failure counts. "
+        "*Listen drops* are connections the kernel dropped because the server's listen queue was full "
+        "(the client's SYN is then retried after 1 s; daphne listens with a queue of 50). "
         "Memory is (server RSS with N sockets open − RSS before) / N, after the frames (presence) stopped. "
         "FlowChat's sockets are the tabs of idle people in groups of 10, one tab each and then more tabs "
         "each; they come online as they connect, so the frames are presence events. *deflate* means the "
@@ -278,6 +281,7 @@ def markdown(results: list[Result], meta: dict[str, Any], picture: str) -> str:
                     "deflate" if point["deflate"] else "plain",
                     f"{point.get('open_seconds', 0):.1f}",
                     str(point.get("open_failures_total")),
+                    num(point.get("listen_overflows")),
                     *(num(memory.get(str(n), {}).get("kib_per_socket"), 1) for n in counts),
                     num(memory.get(str(counts[-1]), {}).get("frames")),
                     f"{point.get('deflate_negotiated')}",
@@ -285,7 +289,7 @@ def markdown(results: list[Result], meta: dict[str, Any], picture: str) -> str:
             )
             if point.get("skipped"):
                 rows[-1][-1] += f" ({point['skipped']})"
-    header = ["stack / server", "offer", f"s to open {counts[0]:,}", "failures"]
+    header = ["stack / server", "offer", f"s to open {counts[0]:,}", "failures", "listen drops"]
     header += [f"KiB/socket at {n:,}" for n in counts] + ["frames received", "negotiated"]
     add(table(header, rows) + "\n")
 

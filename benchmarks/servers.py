@@ -42,6 +42,19 @@ MINIMAL = Stack("minimal", "benchmarks.minimal_app:application", "benchmarks.min
 RAW = Stack("raw", "", "", "/ready")
 
 
+def listen_overflows() -> int:
+    """The kernel's count of connections dropped because a listen queue was full (all sockets)."""
+    try:
+        lines = Path("/proc/net/netstat").read_text().splitlines()
+    except OSError:
+        return 0
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            row = dict(zip(names.split()[1:], values.split()[1:], strict=False))
+            return int(row.get("ListenOverflows", 0))
+    return 0
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
@@ -86,6 +99,7 @@ class Server:
         self.log_path = log_dir / f"{label}.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.started = 0.0
+        self.overflows_at_start = 0
 
     async def __aenter__(self) -> Server:
         log = self.log_path.open("wb")
@@ -100,6 +114,7 @@ class Server:
         )
         log.close()
         await self.wait_ready()
+        self.overflows_at_start = listen_overflows()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -124,6 +139,10 @@ class Server:
         raise RuntimeError(
             f"{self.server} serving {self.stack.name} not ready in {READY_TIMEOUT:.0f} s; see {self.log_path}"
         )
+
+    def listen_overflows(self) -> int:
+        """Connections the kernel dropped since the server was ready because its listen queue was full."""
+        return listen_overflows() - self.overflows_at_start
 
     def tree(self) -> list[psutil.Process]:
         assert self.process is not None
