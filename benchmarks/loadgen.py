@@ -90,8 +90,9 @@ class Tally:
     http_ns: list[int] = field(default_factory=list)
     http_errors: Counter[str] = field(default_factory=Counter)
     lag_ns: list[int] = field(default_factory=list)  # how late each send left after its planned time
-    first_send_ns: int = 0
-    last_send_ns: int = 0
+    first_send_ns: int = 0  # perf_counter_ns: the first planned send
+    last_written_ns: int = 0  # perf_counter_ns: the last send written to a connection
+    last_send_ns: int = 0  # perf_counter_ns: the last answer
 
     def observed(self, socket: WebSocket, seqs: dict[int, int], now_ns: int, wire: int) -> None:
         """One frame of an observer, with the markers found in it (seq -> send time)."""
@@ -484,6 +485,7 @@ async def send_one(
         tally.http_errors[f"HTTP {status}"] += 1
         return False
     if not warm:
+        tally.last_written_ns = max(tally.last_written_ns, written)
         tally.http_ns.append(elapsed)
         if planned_ns:
             tally.lag_ns.append(max(0, written - planned_ns))

@@ -54,16 +54,35 @@ class Seeded:
     seconds: float
 
 
-def recreate_database(admin_url: str, name: str) -> None:
-    """Drop (closing its connections) and create the benchmark's own database."""
+def recreate_database(admin_url: str, name: str, connection_limit: int) -> None:
+    """Drop (closing its connections) and create the benchmark's own database, owned by a role of
+    the same name that may hold at most `connection_limit` connections.
+
+    The PostgreSQL server is shared (tests run beside the benchmark), and a superuser is not
+    held to any limit; FlowChat opens a connection per HTTP request under ASGI, so without the
+    limit a benchmark could take every connection the server has.
+    """
+    role = sql.Identifier(name)
     with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(role))
+        connection.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(role))
+        connection.execute(
+            sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER CONNECTION LIMIT {}").format(role, sql.Literal(connection_limit))
+        )
+        connection.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(role, role))
 
 
 def drop_database(admin_url: str, name: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as connection:
         connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        connection.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+def open_connections(admin_url: str, name: str) -> int:
+    """Connections to the benchmark's database right now."""
+    with psycopg.connect(admin_url) as connection:
+        row = connection.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [name]).fetchone()
+        return int(row[0]) if row else 0
 
 
 def setup(database_url: str, redis_url: str) -> None:

@@ -365,7 +365,8 @@ def markdown(results: list[Result], meta: dict[str, Any], picture: str) -> str:
     add(
         "rate = planned msg/s (sent = messages the server accepted); lat = send → frame latency; "
         "http = send request time; lag = how late the generator got a send out; open = seconds to "
-        "open the point's sockets (failures).\n"
+        "open the point's sockets (failures); PG conns = the most PostgreSQL connections FlowChat held "
+        "(its database role may hold 40).\n"
     )
     rows = []
     for r in results:
@@ -386,11 +387,13 @@ def markdown(results: list[Result], meta: dict[str, Any], picture: str) -> str:
                     ms(r.get("cpu_ms_per_1000")),
                     f"{r.get('generator_cpu', 0):.0%}",
                     f"{r.get('open_seconds', 0):.1f} ({r.get('open_failures', '–')})",
+                    num(r.get("pg_connections")),
                     r.get("error", "") or (f"{r['http_errors']}" if r.get("http_errors") else ""),
                 ]
             )
     header = ["stack / server", "point", "sockets", "rate", "sent", "lat p50 / p99 / max ms", "http p50 / p99 ms"]
-    header += ["lag p99 ms", "deliveries/s", "lost / dup", "sinks", "CPU ms/1k", "gen", "open s (fail)", "notes"]
+    header += ["lag p99 ms", "deliveries/s", "lost / dup", "sinks", "CPU ms/1k", "gen", "open s (fail)", "PG conns"]
+    header += ["notes"]
     add(table(header, rows) + "\n")
     errors = [r for r in results if "error" in r and r["kind"] not in ("fan-out", "sweep", "mixed")]
     for r in errors:
