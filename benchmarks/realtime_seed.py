@@ -174,13 +174,16 @@ def seed(plan: SeedPlan) -> Seeded:
     return Seeded(fan, mixed, idle, time.perf_counter() - started)
 
 
-def prepare_presence(online: list[int], offline: list[int]) -> None:
-    """Before a point: no socket is open (the last server was killed), `online` people count as
-    online already (another tab), `offline` people do not.
+def prepare_presence(online: list[int]) -> None:
+    """Before a point: no socket is open (the last server was killed); `online` people count as
+    online already (another tab), everyone else is offline, with nothing left to expire.
 
-    A person who comes online tells everyone who shares a chat with them (presence), so
-    opening N sockets of an N-member group of offline people sends N×N events; the latency
-    points mark their people online first so that they measure messages only.
+    A person who comes online or goes offline tells everyone who shares a chat with them
+    (presence), so opening N sockets of an N-member group of offline people sends N×N events;
+    the latency points mark their people online first so that they measure messages only.
+    Everyone else must be offline *with no expiry pending*: a killed server leaves its people
+    online until PRESENCE_TTL_SECONDS, and the next server's heartbeat then sends all their
+    "offline" events at once, from the thread that every socket handshake also waits for.
     """
     from django.db import connections
     from django.utils import timezone
@@ -189,8 +192,8 @@ def prepare_presence(online: list[int], offline: list[int]) -> None:
 
     now = timezone.now()
     Connection.objects.all().delete()
+    User.objects.exclude(pk__in=online).update(online_until=None)
     User.objects.filter(pk__in=online).update(online_until=now + timedelta(hours=2), last_active=now)
-    User.objects.filter(pk__in=offline).update(online_until=None)
     connections.close_all()  # this thread's: the next point may run in another
 
 

@@ -269,7 +269,8 @@ def markdown(results: list[Result], meta: dict[str, Any], picture: str) -> str:
         "Memory is (server RSS with N sockets open − RSS before) / N, after the frames (presence) stopped. "
         "FlowChat's sockets are the tabs of idle people in groups of 10, one tab each and then more tabs "
         "each; they come online as they connect, so the frames are presence events. *deflate* means the "
-        "client offered permessage-deflate; *negotiated* is how many sockets the server accepted it on.\n"
+        "client offered permessage-deflate (measured at the first count only); *negotiated* is how many "
+        "sockets the server accepted it on.\n"
     )
     rows = []
     for name in names:
@@ -283,12 +284,10 @@ def markdown(results: list[Result], meta: dict[str, Any], picture: str) -> str:
                     str(point.get("open_failures_total")),
                     num(point.get("listen_overflows")),
                     *(num(memory.get(str(n), {}).get("kib_per_socket"), 1) for n in counts),
-                    num(memory.get(str(counts[-1]), {}).get("frames")),
+                    num(list(memory.values())[-1]["frames"] if memory else None),
                     f"{point.get('deflate_negotiated')}",
                 ]
             )
-            if point.get("skipped"):
-                rows[-1][-1] += f" ({point['skipped']})"
     header = ["stack / server", "offer", f"s to open {counts[0]:,}", "failures", "listen drops"]
     header += [f"KiB/socket at {n:,}" for n in counts] + ["frames received", "negotiated"]
     add(table(header, rows) + "\n")
@@ -409,12 +408,13 @@ def markdown(results: list[Result], meta: dict[str, Any], picture: str) -> str:
     return "\n".join(out)
 
 
-def plot(results: list[Result], path: Path) -> None:
+def plot(results: list[Result], path: Path, limit_ms: float = 300.0) -> None:
     """p99 latency against deliveries/s of every sweep, one line per stack / server (log axes)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     figure, axes = plt.subplots(figsize=(8, 5), dpi=110)
     drawn = 0
@@ -427,9 +427,13 @@ def plot(results: list[Result], path: Path) -> None:
         style = "-o" if name.startswith("FlowChat") else "--s"
         axes.plot(xs, ys, style, label=name, markersize=4)
         drawn += 1
-    axes.axhline(300, color="grey", linewidth=0.8, linestyle=":")
+    axes.axhline(limit_ms, color="grey", linewidth=0.8, linestyle=":")
+    axes.annotate(f"p99 limit {limit_ms:.0f} ms", (0.01, limit_ms), xycoords=("axes fraction", "data"), fontsize=7)
     axes.set_xscale("log")
     axes.set_yscale("log")
+    plain = FuncFormatter(lambda value, _position: f"{value:,.0f}" if value >= 1 else f"{value:g}")
+    axes.xaxis.set_major_formatter(plain)
+    axes.yaxis.set_major_formatter(plain)
     members = next((r["members"] for r in results if r["kind"] == "sweep"), 0)
     axes.set_xlabel(f"deliveries per second (messages/s × {members} sockets of one chat)")
     axes.set_ylabel("p99 send → receive latency (ms)")
