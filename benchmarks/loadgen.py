@@ -442,9 +442,22 @@ class HttpPool:
             ]
             raw = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
             written = time.perf_counter_ns()
+            reused = connection.writer is not None
             try:
                 status, _ = await connection.request(raw)
-            except (OSError, asyncio.IncompleteReadError, ValueError):
+            except (ConnectionError, asyncio.IncompleteReadError) as error:
+                connection.close()
+                # A kept-alive connection the server closed while it was idle (uvicorn after 5 s)
+                # fails before any answer: the request never reached the application. Once more, anew.
+                if not reused or (isinstance(error, asyncio.IncompleteReadError) and error.partial):
+                    raise
+                written = time.perf_counter_ns()
+                try:
+                    status, _ = await connection.request(raw)
+                except (OSError, asyncio.IncompleteReadError, ValueError):
+                    connection.close()
+                    raise
+            except (OSError, ValueError):
                 connection.close()
                 raise
             return status, time.perf_counter_ns() - written, written

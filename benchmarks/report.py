@@ -138,7 +138,10 @@ def markdown(results: list[Result], meta: dict[str, Any], picture: str) -> str:
     )
     m = meta["machine"]
     add(f"**Machine:** {m['cpu']}, {m['cores']} cores, {m['memory']} RAM, Linux {m['kernel']}.  ")
-    add("**Versions:** " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".\n")
+    add("**Versions:** " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".  ")
+    if meta.get("cpu_steal") is not None:
+        add(f"**CPU steal** (time the virtual machine's host gave to others) during the run: {meta['cpu_steal']:.0%}.")
+    add("")
 
     add("## How to read this\n")
     add(
@@ -410,8 +413,11 @@ def markdown(results: list[Result], meta: dict[str, Any], picture: str) -> str:
 
 def plot(results: list[Result], path: Path, limit_ms: float = 300.0) -> None:
     """p99 latency against deliveries/s of every sweep, one line per stack / server (log axes)."""
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError:
+        print(f"no plot ({path.name}): matplotlib is not installed (pip install -r requirements-bench.txt)")
+        return
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter
