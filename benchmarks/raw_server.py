@@ -73,6 +73,8 @@ async def http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
             writer.write(handle(method, path, body))
     except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
         pass
+    except asyncio.CancelledError:
+        pass  # the server is stopping: an idle keep-alive connection just ends
     finally:
         writer.close()
 

@@ -642,7 +642,8 @@ def problems(results: list[Result]) -> list[str]:
             found.append(f"{name}: {r['error']}")
         if r["kind"] == "sweep" and not r.get("within_limit", True):
             continue
-        for key in ("lost", "duplicates", "open_failures", "open_failures_total", "not_joined"):
+        failures = ("open_failures_total",) if r["kind"] == "sockets" else ("open_failures",)
+        for key in ("lost", "duplicates", *failures, "not_joined"):
             if r.get(key):
                 found.append(f"{name}: {key} = {r[key]}")
         if r.get("http_errors"):
@@ -742,6 +743,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.report_from:
         saved = json.loads(args.report_from.read_text())
+        saved["meta"]["problems"] = problems(saved["results"])
         write_report(saved["results"], saved["meta"], args.out or ROOT / "docs" / "performance.md")
         return 0
     if "bench" not in args.database:

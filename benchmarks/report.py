@@ -162,7 +162,10 @@ def markdown(results: list[Result], meta: dict[str, Any], picture: str) -> str:
         "shared, so expect noise of ±20 % or more between runs.\n"
     )
     if meta.get("problems"):
-        add("**Problems in this run:** " + "; ".join(meta["problems"]) + "\n")
+        add(
+            "**Problems in this run** (losses, duplicates, failed or unjoined sockets, refused sends; sweep steps past the limit left out):\n"
+        )
+        add("\n".join(f"- {problem}" for problem in meta["problems"]) + "\n")
 
     # Fan-out
     add(f"## Fan-out at 1 message/s ({config['fan_sends']} messages per point)\n")
@@ -216,16 +219,25 @@ def markdown(results: list[Result], meta: dict[str, Any], picture: str) -> str:
         rows = []
         for name in flowchat:
             for p in find(results, name, "mixed"):
+                refused = sum(p.get("http_errors", {}).values())
                 rows.append(
                     [
                         name,
                         f"{ms(p['p50_ms'])} / {ms(p['p99_ms'])}",
                         num(p["deliveries_per_s"]),
+                        f"{p['sent']} / {refused}",
                         f"{p['lost']} / {p['duplicates']}",
                         f"{ms(p['http_p50_ms'])} / {ms(p['http_p99_ms'])}",
+                        num(p.get("pg_connections")),
                     ]
                 )
-        add(table(["stack / server", "p50 / p99 ms", "deliveries/s", "lost / dup", "send p50 / p99 ms"], rows) + "\n")
+        header = ["stack / server", "p50 / p99 ms", "deliveries/s", "sent / refused", "lost / dup"]
+        header += ["send p50 / p99 ms", "PG connections"]
+        add(table(header, rows) + "\n")
+        add(
+            "Latency is over the sends the server accepted. A refused send is an HTTP error (FlowChat answers "
+            "500 when PostgreSQL has no connection left for it: its role may hold 40).\n"
+        )
 
     # Send latency
     add("## Send request latency (FlowChat, `POST /api/messages/` until its response), at 1 msg/s\n")
