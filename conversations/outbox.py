@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.http import HttpRequest, HttpResponse
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +26,10 @@ logger = logging.getLogger(__name__)
 MAX_WAITING = 10_000
 # A thread waits at most this long for room before it says so in the log; the event still goes.
 PATIENCE_SECONDS = 30
+
+
+# Events a request's actions hand in wait here until its answer has gone (AfterTheAnswer).
+held: ContextVar[list[tuple[str, dict[str, Any]]] | None] = ContextVar("held_events", default=None)
 
 
 class Outbox:
@@ -44,7 +51,18 @@ class Outbox:
         self.task = loop.create_task(self.run(self.queue))
 
     def put(self, group: str, event: dict[str, Any]) -> None:
-        """Publish `event` to `group` after everything handed in before it."""
+        """Publish `event` to `group` after everything handed in before it (in a request, after its answer)."""
+        waiting = held.get()
+        if waiting is not None:
+            waiting.append((group, event))
+            return
+        self._hand_in(group, event)
+
+    def release(self, events: list[tuple[str, dict[str, Any]]]) -> None:
+        for group, event in events:
+            self._hand_in(group, event)
+
+    def _hand_in(self, group: str, event: dict[str, Any]) -> None:
         loop, queue = self.loop, self.queue
         if loop is None or queue is None or loop.is_closed() or not loop.is_running():
             async_to_sync(publish)(group, event)
@@ -83,3 +101,35 @@ async def publish(group: str, event: dict[str, Any]) -> None:
 
 
 outbox = Outbox()
+
+
+class AfterTheAnswer:
+    """Middleware: what a request's actions publish leaves once its answer has been sent.
+
+    On one core, the fan-out of a message to a large chat would otherwise run before the
+    sender's own response gets its turn, and the send would take as long as the fan-out.
+    Django closes every response after sending it (the ASGI handler, and WSGI servers); the
+    events go then, in the order they were committed.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        events: list[tuple[str, dict[str, Any]]] = []
+        token = held.set(events)
+        try:
+            response = self.get_response(request)
+        finally:
+            held.reset(token)
+        if events:
+            close = response.close
+
+            def close_then_publish() -> None:
+                try:
+                    close()
+                finally:
+                    outbox.release(events)
+
+            response.close = close_then_publish
+        return response

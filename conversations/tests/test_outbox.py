@@ -97,3 +97,31 @@ def test_outside_a_server_an_event_is_published_at_once():
     with mock.patch.object(outbox_module, "get_channel_layer", return_value=layer):
         hand_in(box, range(3))
     assert layer.sent == [0, 1, 2]
+
+
+def test_a_requests_events_leave_once_its_answer_has_been_sent():
+    from django.http import HttpResponse
+
+    from conversations.outbox import AfterTheAnswer, outbox
+
+    handed_in: list[int] = []
+
+    def view(request):
+        outbox.put("chat.1", {"type": "chat.event", "n": 1})  # as an action's on_commit does
+        outbox.put("chat.1", {"type": "chat.event", "n": 2})
+        return HttpResponse("sent")
+
+    with mock.patch.object(outbox, "_hand_in", side_effect=lambda group, event: handed_in.append(event["n"])):
+        response = AfterTheAnswer(view)(object())
+        assert handed_in == []  # the answer is still on its way
+        response.close()  # what the server does once it is sent
+    assert handed_in == [1, 2]
+
+
+def test_outside_a_request_events_are_not_held():
+    from conversations.outbox import outbox
+
+    handed_in: list[int] = []
+    with mock.patch.object(outbox, "_hand_in", side_effect=lambda group, event: handed_in.append(event["n"])):
+        outbox.put("chat.1", {"type": "chat.event", "n": 7})  # a socket's typing, a management command
+    assert handed_in == [7]
