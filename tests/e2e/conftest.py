@@ -162,9 +162,9 @@ def wait_for_server_connections_to_close(django_db_blocker) -> None:
             time.sleep(0.05)
 
 
-def start_server(root: Path, **env: str) -> Server:
-    """daphne serving FlowChat from the test database on a free port, as in production."""
-    log = root / "daphne.log"
+def start_server(root: Path, *, production: bool = False, **env: str) -> Server:
+    """FlowChat from the test database on a free port: daphne, or with `production` what bin/serve starts."""
+    log = root / "server.log"
     media_root = root / "media"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -180,6 +180,9 @@ def start_server(root: Path, **env: str) -> Server:
     }
     environment.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "flowchat.asgi:application"]
+    if production:
+        command = [str(Path(settings.BASE_DIR) / "bin" / "serve")]
+        environment |= {"HOST": "127.0.0.1", "PORT": str(port)}
     with log.open("wb") as log_file:
         process = subprocess.Popen(
             command, cwd=settings.BASE_DIR, env=environment, stdout=log_file, stderr=subprocess.STDOUT
@@ -463,5 +466,5 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             report.sections.append(("browser problems", "\n\n".join(problems)))
         if hasattr(item, "server_log"):
             server, offset = item.server_log
-            report.sections.append(("daphne log", server.log_since(offset) or "(empty)"))
+            report.sections.append(("server log", server.log_since(offset) or "(empty)"))
     return report

@@ -1,6 +1,7 @@
 """Scaling out: several server processes on one Redis deliver to each other's sockets.
 
-Two real daphne processes share the test database and Redis (REDIS_URL; the real one in CI).
+Two real server processes, as bin/serve starts them in production, share the test database and
+Redis (REDIS_URL; the real one in CI).
 A script's socket on one hears a message sent through the other; when its process is killed,
 the script reconnects to the survivor with `?after=` and misses nothing, and its person goes
 offline when the dead process's heartbeat stops.
@@ -42,8 +43,8 @@ def two_servers(transactional_db, tmp_path) -> Iterator[tuple[Server, Server]]:
     (tmp_path / "second").mkdir()
     # Quick heartbeats, so that a dead process's people go offline within the test.
     presence = {"PRESENCE_HEARTBEAT_SECONDS": "1", "PRESENCE_TTL_SECONDS": "3"}
-    first = start_server(tmp_path / "first", **presence)
-    second = start_server(tmp_path / "second", **presence)
+    first = start_server(tmp_path / "first", production=True, **presence)
+    second = start_server(tmp_path / "second", production=True, **presence)
     try:
         yield first, second
     finally:
