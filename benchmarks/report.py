@@ -163,7 +163,8 @@ def markdown(results: list[Result], meta: dict[str, Any], picture: str) -> str:
     )
     if meta.get("problems"):
         add(
-            "**Problems in this run** (losses, duplicates, failed or unjoined sockets, refused sends; sweep steps past the limit left out):\n"
+            "**Problems in this run** (losses, duplicates, failed or unjoined sockets, refused sends; "
+            "sweep steps past the limit left out):\n"
         )
         add("\n".join(f"- {problem}" for problem in meta["problems"]) + "\n")
 
