@@ -48,6 +48,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import fcntl
 import json
 import math
 import os
@@ -654,6 +655,16 @@ def problems(results: list[Result]) -> list[str]:
 # Set-up ----------------------------------------------------------------------------------------------
 
 
+def one_run_at_a_time() -> Any:
+    """Hold a lock for the whole run: two runs would share the cores, the database and Redis database 15."""
+    lock = (Path(tempfile.gettempdir()) / "flowchat-realtime-benchmark.lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit("another benchmarks/realtime.py is running on this machine; wait for it to finish")
+    return lock
+
+
 def raise_open_files() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = hard if hard != resource.RLIM_INFINITY else 65_536
@@ -744,6 +755,7 @@ def main() -> int:
     if args.report_from:
         saved = json.loads(args.report_from.read_text())
         saved["meta"]["problems"] = problems(saved["results"])
+        saved["meta"]["rewritten"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         write_report(saved["results"], saved["meta"], args.out or ROOT / "docs" / "performance.md")
         return 0
     if "bench" not in args.database:
@@ -762,6 +774,7 @@ def main() -> int:
     )
     config = Config.smoke() if args.smoke else Config()
 
+    _lock = one_run_at_a_time()  # held until the run ends
     started = time.perf_counter()
     ticks_before = cpu_ticks()
     raise_open_files()
@@ -810,6 +823,7 @@ def main() -> int:
         "versions": versions(ADMIN_URL),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": f".venv/bin/python {command}",
+        "commit": git_commit(),
         "seconds": elapsed,
         "servers": servers,
         "smoke": args.smoke,
@@ -826,6 +840,26 @@ def main() -> int:
         print("PROBLEMS:\n  " + "\n  ".join(meta["problems"]), file=sys.stderr)
     # A smoke run is a check (CI); in a full run, losses past saturation are results.
     return 1 if meta["problems"] and args.smoke else 0
+
+
+def git_commit() -> str:
+    """The commit the benchmark ran at (with `+changes` when the work tree differed from it)."""
+    try:
+        commit = subprocess.run(  # noqa: S603
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(  # noqa: S603
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("+changes" if dirty else "")
 
 
 def steal(before: tuple[int, int], after: tuple[int, int]) -> float | None:

@@ -131,10 +131,18 @@ def markdown(results: list[Result], meta: dict[str, Any], picture: str) -> str:
 
     add("# Real-time performance\n")
     add(
-        f"Made by `{meta['command']}` on {meta['date']} in {meta['seconds'] / 60:.1f} minutes"
+        f"Made by `{meta['command']}`"
+        + (f" at commit `{meta['commit']}`" if meta.get("commit") else "")
+        + f" on {meta['date']} in {meta['seconds'] / 60:.1f} minutes"
         + (" (**smoke run**: tiny sizes, not a measurement)" if meta["smoke"] else "")
         + ". Every number below comes from that one run; the method is in the docstring of "
-        "`benchmarks/realtime.py`.\n"
+        "`benchmarks/realtime.py`."
+        + (
+            f" (This page was written again from the run's results on {meta['rewritten']}.)"
+            if meta.get("rewritten")
+            else ""
+        )
+        + "\n"
     )
     m = meta["machine"]
     add(f"**Machine:** {m['cpu']}, {m['cores']} cores, {m['memory']} RAM, Linux {m['kernel']}.  ")
