@@ -177,12 +177,7 @@ def read(chat_id: int, reader_id: int, after: int, up_to: int) -> None:
         .exclude(author_id=reader_id)
         .order_by("-id")[:MAX_RECEIPTS]
     )
-    unread = (
-        chat.messages.filter(id__gt=receipts.positions.get(reader_id, 0), kind=Message.Kind.TEXT)
-        .filter(deleted_at__isnull=True)
-        .exclude(author_id=reader_id)
-        .count()
-    )
+    unread = chat.messages.unread_by(reader_id, receipts.positions.get(reader_id, 0)).count()
     receipt_pieces = [rendering.receipt(message, chat, receipts) for message in newly_read]
     _to_chat(
         chat,

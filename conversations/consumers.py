@@ -77,9 +77,8 @@ class ChatState:
 def load_chats(user: User, chat_id: int | None = None) -> dict[int, ChatState]:
     """The person's chats (or one of them) with their unread counts: one query."""
     unread = (
-        Message.objects.filter(chat=OuterRef("chat"), kind=Message.Kind.TEXT, deleted_at__isnull=True)
-        .exclude(author=OuterRef("user"))
-        .filter(id__gt=Coalesce(OuterRef("last_read_message_id"), Value(0)))
+        Message.objects.filter(chat=OuterRef("chat"))
+        .unread_by(OuterRef("user"), Coalesce(OuterRef("last_read_message_id"), Value(0)))
         .order_by()
         .values("chat")
         .annotate(n=Count("id"))

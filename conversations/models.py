@@ -46,9 +46,8 @@ class ChatQuerySet(models.QuerySet["Chat"]):
         """Everything the chat list shows, in a fixed number of queries whatever the number of chats."""
         my_read_position = Membership.objects.filter(chat=OuterRef("pk"), user=user).values("last_read_message_id")
         unread = (
-            Message.objects.filter(chat=OuterRef("pk"), kind=Message.Kind.TEXT, deleted_at__isnull=True)
-            .exclude(author=user)
-            .filter(id__gt=OuterRef("read_position"))
+            Message.objects.filter(chat=OuterRef("pk"))
+            .unread_by(user, OuterRef("read_position"))
             .order_by()
             .values("chat")
             .annotate(n=Count("id"))
@@ -154,6 +153,11 @@ class Membership(models.Model):
 class MessageQuerySet(models.QuerySet["Message"]):
     def with_people(self) -> MessageQuerySet:
         return self.select_related("author", "subject")
+
+    def unread_by(self, reader, after) -> MessageQuerySet:
+        """What counts as unread for `reader` past read position `after`: others' messages, not system
+        lines, not deleted. `reader` and `after` may be OuterRef expressions, for a subquery."""
+        return self.filter(kind=Message.Kind.TEXT, deleted_at__isnull=True, id__gt=after).exclude(author=reader)
 
 
 class Message(models.Model):

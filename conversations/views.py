@@ -148,13 +148,7 @@ def _chat_page(
     else:
         # The newest messages, reaching back to the first one that was new to me before this visit.
         read_position = _membership_of(chat, user).last_read_message_id or 0
-        unread_from = (
-            history.filter(id__gt=read_position, kind=Message.Kind.TEXT, deleted_at__isnull=True)
-            .exclude(author=user)
-            .order_by("id")
-            .values_list("id", flat=True)
-            .first()
-        )
+        unread_from = history.unread_by(user, read_position).order_by("id").values_list("id", flat=True).first()
         size = PAGE_SIZE
         if unread_from is not None:
             backlog = chat.messages.filter(id__gte=unread_from).count()
