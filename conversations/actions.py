@@ -211,6 +211,16 @@ def clean_text(text: str) -> str:
     return text
 
 
+def _sent_before(author: User, client_id: uuid.UUID) -> Message | None:
+    return Message.objects.filter(author=author, client_id=client_id).first()
+
+
+def _repeated(existing: Message, chat: Chat) -> tuple[Message, bool]:
+    if existing.chat_id != chat.pk:
+        raise ValidationError(_("This message id was already used in another chat."), code="client_id")
+    return existing, False
+
+
 def send_message(
     chat: Chat,
     author: User,
@@ -225,31 +235,30 @@ def send_message(
     text = clean_text(text)
     if not text and picture is None:
         raise ValidationError(_("Write something or attach a picture."), code="empty")
-    if client_id is not None:
-        existing = Message.objects.filter(author=author, client_id=client_id).first()
-        if existing is not None:
-            if existing.chat_id != chat.pk:
-                raise ValidationError(_("This message id was already used in another chat."), code="client_id")
-            return existing, False
+    # A retried upload must not store its files again only to roll them back.
+    if picture is not None and client_id is not None and (existing := _sent_before(author, client_id)):
+        return _repeated(existing, chat)
     try:
         with transaction.atomic():
-            membership = _membership(chat, author)
             message = Message(chat=chat, author=author, text=text, client_id=client_id)
             if picture is not None:
                 full, thumbnail = picture
                 message.image.save(full.name, full, save=False)
                 message.thumbnail.save(thumbnail.name, thumbnail, save=False)
             message.save()
+            # Your own message is read by you. No row: the author is no longer a member, and the
+            # message goes with the rollback. (The membership row is locked before the chat's, as
+            # in every action that changes members.)
+            if not Membership.objects.filter(chat=chat, user=author).update(last_read_message_id=message.pk):
+                raise PermissionDenied(_("You are not a member of this chat."))
             Chat.objects.filter(pk=chat.pk).update(last_message=message, last_activity_at=message.created_at)
-            # Your own message is read by you.
-            membership.last_read_message_id = message.pk
-            membership.save(update_fields=["last_read_message_id"])
             _later(broadcast.message_created, message)
     except IntegrityError:
-        # A concurrent retry with the same client_id won the race.
-        if client_id is None:
+        # The client_id was used before (a retry, or a concurrent one that won the race).
+        existing = None if client_id is None else _sent_before(author, client_id)
+        if existing is None:
             raise
-        return Message.objects.get(author=author, client_id=client_id), False
+        return _repeated(existing, chat)
     return message, True
 
 

@@ -168,6 +168,7 @@ def gone_row(chat_id: int) -> Html:
     return same(format_html('<li id="chat-{}" hx-swap-oob="delete"></li>', chat_id))
 
 
+@functools.lru_cache(maxsize=4096)
 def badge(chat_id: int, count: int, language: str) -> str:
     """A chat's unread count in one person's list, in their language (the consumers keep the count)."""
     with translation.override(language):

@@ -664,6 +664,21 @@ def test_sending_answers_201_with_the_message(api, alice, bob, chat, as_alice):
     assert (bobs_view["last_message"], bobs_view["unread_count"]) == ("Hello, Bob!", 1)
 
 
+def test_a_send_takes_the_same_queries_in_a_chat_of_2_and_of_30(
+    api, alice, bob, chat, group, as_alice, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    for n in range(28):
+        actions.add_member(group, alice, make_person(f"member{n}"))
+    api.get("/api/chats/", **as_alice)  # the token's first use is written down once
+    for target in (chat, group):
+        body = {"chat": target.pk, "text": "hi", "client_id": str(uuid.uuid4())}
+        # The token, the chat; the message, the author's read position, the chat's last message
+        # (between the savepoint and its release: the test runs in a transaction); then the
+        # broadcast's one query (the chat's version and the message before).
+        with django_assert_num_queries(8), django_capture_on_commit_callbacks(execute=True):
+            assert api.post("/api/messages/", body, content_type=JSON, **as_alice).status_code == 201
+
+
 def test_the_chat_may_be_a_string_of_digits(api, chat, as_alice):
     response = api.post("/api/messages/", {"chat": str(chat.pk), "text": "hi"}, content_type=JSON, **as_alice)
 
