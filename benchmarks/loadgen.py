@@ -304,6 +304,7 @@ class Opened:
     failures: int  # failed attempts, retried ones included
     errors: Counter[str]
     seconds: float
+    handshakes: list[float] = field(default_factory=list)  # seconds from connect to open, of each opened socket
 
 
 async def open_sockets(
@@ -316,25 +317,33 @@ async def open_sockets(
     timeout: float = 15.0,
     attempts: int = 3,
     time_limit: float = 300.0,
+    rate: float | None = None,
 ) -> Opened:
     """Open every socket, at most `concurrency` handshakes at a time; a retried attempt counts as a failure.
 
     `observers` are the indexes in `specs` of the timing observers; the rest are sinks. No
     attempt starts after `time_limit` seconds: each socket left then is one more failure.
+    With `rate`, socket k starts its first attempt k / rate seconds after the first (arrivals
+    at a steady rate, however slow the handshakes).
     """
     loop = asyncio.get_running_loop()
     deadline = time.monotonic() + time_limit
+    started = time.perf_counter()
     slots = asyncio.Semaphore(concurrency)
     errors: Counter[str] = Counter()
     opened: list[WebSocket | None] = [None] * len(specs)
+    handshakes: list[float] = []
 
     async def open_one(index: int) -> None:
+        if rate:
+            await asyncio.sleep(max(0.0, started + index / rate - time.perf_counter()))
         for _ in range(attempts):
             async with slots:
                 if time.monotonic() > deadline:
                     errors["not tried: time limit"] += 1
                     return
                 socket = WebSocket(specs[index], port, observe=index in observers, deflate=deflate)
+                began = time.perf_counter()
                 try:
                     await asyncio.wait_for(loop.create_connection(lambda s=socket: s, HOST, port), timeout)
                     ok = await asyncio.wait_for(socket.opened, timeout)
@@ -343,14 +352,14 @@ async def open_sockets(
                     ok = False
             if ok:
                 opened[index] = socket
+                handshakes.append(time.perf_counter() - began)
                 return
             errors[socket.error[:80]] += 1
             socket.abort()
 
-    started = time.perf_counter()
     await asyncio.gather(*(open_one(index) for index in range(len(specs))))
     seconds = time.perf_counter() - started
-    return Opened([s for s in opened if s is not None], sum(errors.values()), errors, seconds)
+    return Opened([s for s in opened if s is not None], sum(errors.values()), errors, seconds, handshakes)
 
 
 def close_all(sockets: Iterable[WebSocket]) -> None:

@@ -73,6 +73,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks import realtime_seed as seeding
 from benchmarks.loadgen import (
     HttpPool,
+    Opened,
     Sender,
     SeqCounter,
     SocketSpec,
@@ -93,7 +94,7 @@ P99_LIMIT_MS = 300.0
 PG_CONNECTION_LIMIT = 40  # of the benchmark's database role (the PostgreSQL server is shared)
 
 STACKS = {"flowchat": FLOWCHAT, "minimal": MINIMAL, "raw": RAW}
-KINDS = ("fan-out", "sweep", "mixed", "presence", "sockets")
+KINDS = ("fan-out", "sweep", "mixed", "presence", "waves", "sockets")
 
 Result = dict[str, Any]
 
@@ -117,6 +118,9 @@ class Config:
     mixed_rate: int = 50
     mixed_seconds: float = 6.0
     presence_size: int = 100
+    wave_size: int = 1000  # the people of the fan-out chat of this size reconnect at once
+    storm_sockets: int = 2000  # idle people's tabs arriving at storm_rate
+    storm_rate: float = 200.0
     socket_counts: tuple[int, ...] = (2000, 10000)
     deflate_counts: tuple[int, ...] = (2000,)  # with permessage-deflate offered (10,000 more would take minutes)
     idle_people: int = 2000
@@ -143,6 +147,9 @@ class Config:
             mixed_rate=10,
             mixed_seconds=1.5,
             presence_size=10,
+            wave_size=20,
+            storm_sockets=100,
+            storm_rate=100.0,
             socket_counts=(200,),
             deflate_counts=(200,),
             idle_people=100,
@@ -539,6 +546,88 @@ class Run:
         self.record(result)
         return result
 
+    async def exact_presence(self, people: list[int], sockets: int, limit: float = 30.0) -> tuple[Result, float]:
+        """Poll the database until presence is exactly `people` online with `sockets` rows (or `limit` s)."""
+        started = time.monotonic()
+        while True:
+            state = await asyncio.to_thread(seeding.presence_state, people)
+            exact = not (state["wrongly_online"] or state["wrongly_offline"] or state["rows_of_others"])
+            if (exact and state["connection_rows"] == sockets) or time.monotonic() - started > limit:
+                return state | {"exact": exact and state["connection_rows"] == sockets}, time.monotonic() - started
+            await asyncio.sleep(0.2)
+
+    async def waves_point(self, server: str) -> Result:
+        """A reconnect wave (every tab of a big group drops and comes back at once) and a storm of
+        arrivals at a steady rate; after each, presence must be exactly who has a socket open."""
+        config = self.config
+        wave_chat = self.seeded.fan[config.wave_size]
+        wave = flowchat_chat(wave_chat, 0).sockets
+        storm_people = [person for chat in self.seeded.idle for person in chat.member_ids][: config.storm_sockets]
+        storm = idle_specs(FLOWCHAT, self.seeded, len(storm_people), config.idle_people)
+        result: Result = {"stack": FLOWCHAT.name, "server": server, "kind": "waves", "members": len(wave)}
+        await asyncio.to_thread(seeding.prepare_presence, [])
+        label = self.label(FLOWCHAT, server, f"waves-{len(wave)}-{len(storm)}")
+        server_process = Server(FLOWCHAT, server, self.env, self.logs, label)
+        sockets: list[WebSocket] = []
+        try:
+            async with server_process as srv:
+                # Every tab open (all at once), then every one drops and reconnects at once.
+                first = await open_sockets(wave, srv.port, concurrency=len(wave), attempts=1)
+                sockets = first.sockets
+                await self.quiet(sockets, still=config.quiet_seconds)
+                close_all(sockets)
+                cpu_before = srv.cpu_seconds()
+                again = await open_sockets(wave, srv.port, concurrency=len(wave), attempts=1)
+                sockets = again.sockets
+                state, settle = await self.exact_presence(list(wave_chat.member_ids), len(wave))
+                result["wave"] = {
+                    "sockets": len(wave),
+                    "first_failures": first.failures,
+                    "seconds": again.seconds,
+                    "failures": again.failures,
+                    "errors": dict(again.errors),
+                    **handshake_times(again),
+                    "presence": state,
+                    "exact_after_seconds": settle,
+                    "server_cpu_seconds": srv.cpu_seconds() - cpu_before,
+                }
+                await self.quiet(sockets, still=config.quiet_seconds)
+                close_all(sockets)
+                sockets = []
+                state, settle = await self.exact_presence([], 0)
+                result["wave"] |= {"offline_after": state, "offline_after_seconds": settle}
+                # The storm: new tabs arriving at a steady rate, each with its own person.
+                cpu_before = srv.cpu_seconds()
+                storm_open = await open_sockets(
+                    storm, srv.port, concurrency=len(storm), attempts=1, rate=config.storm_rate
+                )
+                sockets = storm_open.sockets
+                state, settle = await self.exact_presence(storm_people, len(storm))
+                result["storm"] = {
+                    "sockets": len(storm),
+                    "rate": config.storm_rate,
+                    "seconds": storm_open.seconds,
+                    "failures": storm_open.failures,
+                    "errors": dict(storm_open.errors),
+                    **handshake_times(storm_open),
+                    "presence": state,
+                    "exact_after_seconds": settle,
+                    "server_cpu_seconds": srv.cpu_seconds() - cpu_before,
+                }
+                await self.quiet(sockets, still=config.quiet_seconds)
+                close_all(sockets)
+                sockets = []
+                state, settle = await self.exact_presence([], 0)
+                result["storm"] |= {"offline_after": state, "offline_after_seconds": settle}
+            result["log_errors"] = server_process.log_errors()
+        except (RuntimeError, OSError) as error:
+            result["error"] = str(error)
+        finally:
+            close_all(sockets)
+        result["log"] = str(server_process.log_path)
+        self.record(result)
+        return result
+
     # Series
 
     def fan_load(self, stack: Stack, size: int) -> list[ChatLoad]:
@@ -606,6 +695,8 @@ class Run:
         # Presence is the app's, not the server's: measured on the first server only.
         if stack is FLOWCHAT and "presence" in self.kinds and server == self.servers[0] and not self.out_of_time():
             await self.presence_point(server)
+        if stack is FLOWCHAT and "waves" in self.kinds and server == self.servers[0] and not self.out_of_time():
+            await self.waves_point(server)
         for deflate in (False, True):
             if "sockets" in self.kinds and not self.out_of_time():
                 await self.sockets_point(stack, server, deflate=deflate)
@@ -618,6 +709,11 @@ class Run:
             await self.stack_series(MINIMAL, self.servers[0])
         if RAW in self.stacks:
             await self.stack_series(RAW, "websockets")
+
+
+def handshake_times(opened: Opened) -> Result:
+    times = sorted(opened.handshakes)
+    return {f"handshake_{name}_s": percentile(times, q) for name, q in (("p50", 0.5), ("p99", 0.99), ("max", 1.0))}
 
 
 def within_limit(result: Result) -> bool:
@@ -649,6 +745,13 @@ def problems(results: list[Result]) -> list[str]:
                 found.append(f"{name}: {key} = {r[key]}")
         if r.get("http_errors"):
             found.append(f"{name}: refused sends {r['http_errors']}")
+        for part in ("wave", "storm"):
+            if part in r:
+                done = r[part]
+                if done["failures"] or done.get("first_failures"):
+                    found.append(f"{name}: {part} failures = {done['failures']} {done['errors']}")
+                if not done["presence"]["exact"] or not done["offline_after"]["exact"]:
+                    found.append(f"{name}: {part} presence not exact: {done['presence']} then {done['offline_after']}")
     return found
 
 

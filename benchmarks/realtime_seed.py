@@ -197,6 +197,32 @@ def prepare_presence(online: list[int]) -> None:
     connections.close_all()  # this thread's: the next point may run in another
 
 
+def presence_state(people: list[int]) -> dict[str, Any]:
+    """What the database says of presence, against `people` (those with a socket open now).
+
+    Exact means: those people and nobody else are online, and there is one connection row per
+    open socket, each of one of them.
+    """
+    from django.db import connections
+    from django.utils import timezone
+
+    from accounts.models import Connection, User
+
+    now = timezone.now()
+    expected = set(people)
+    online = set(User.objects.filter(online_until__gt=now).values_list("pk", flat=True))
+    rows = list(Connection.objects.filter(expires_at__gt=now).values_list("user_id", flat=True))
+    connections.close_all()
+    return {
+        "online": len(online),
+        "expected_online": len(expected),
+        "wrongly_online": len(online - expected),
+        "wrongly_offline": len(expected - online),
+        "connection_rows": len(rows),
+        "rows_of_others": sum(1 for user in rows if user not in expected),
+    }
+
+
 def finish() -> None:
     from django.db import connections
 

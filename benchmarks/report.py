@@ -49,6 +49,18 @@ def summary_text(r: Result) -> str:
             f"{head} open {r.get('open_seconds', 0):.1f}s, quiet after {r.get('settle_seconds', 0):.1f}s,"
             f" {r.get('presence_frames')} presence frames, server CPU {r.get('server_cpu_seconds', 0):.1f}s"
         )
+    if r["kind"] == "waves":
+        parts = []
+        for part in ("wave", "storm"):
+            if part in r:
+                d = r[part]
+                parts.append(
+                    f"{part} {d['sockets']} in {d['seconds']:.1f}s fail {d['failures']}"
+                    f" handshake p50 {num(d.get('handshake_p50_s'), 2)} p99 {num(d.get('handshake_p99_s'), 2)} s"
+                    f" exact {d['presence']['exact']} (after {d['exact_after_seconds']:.1f}s)"
+                    f" offline {d['offline_after']['exact']} cpu {d['server_cpu_seconds']:.1f}s"
+                )
+        return f"{head} " + "; ".join(parts)
     return head
 
 
@@ -335,6 +347,39 @@ def markdown(results: list[Result], meta: dict[str, Any], picture: str) -> str:
             for p in presence
         ]
         add(table(["stack / server", "s to open", "s until quiet", "frames", "server CPU s"], rows) + "\n")
+
+    waves = [r for r in results if r["kind"] == "waves" and "error" not in r]
+    if waves:
+        add("## Reconnect wave and arrival storm: failures and presence afterwards\n")
+        add(
+            f"**Wave**: every tab of the {config['wave_size']:,}-member group open, then all dropped and "
+            "reopened at once (one handshake each, no retry). **Storm**: "
+            f"{config['storm_sockets']:,} idle people's tabs arriving at {config['storm_rate']:g}/s. *Exact* means "
+            "the database then says that those people and nobody else are online, with one connection row per "
+            "open socket; *offline* that, once every socket closed, nobody is online and no row is left. "
+            "*s until exact* counts from the last handshake.\n"
+        )
+        rows = []
+        for w in waves:
+            for part in ("wave", "storm"):
+                d = w.get(part)
+                if not d:
+                    continue
+                rows.append(
+                    [
+                        who(w),
+                        part,
+                        num(d["sockets"]),
+                        f"{d['seconds']:.1f}",
+                        str(d["failures"]),
+                        "yes" if d["presence"]["exact"] else f"no {d['presence']}",
+                        f"{d['exact_after_seconds']:.1f}",
+                        "yes" if d["offline_after"]["exact"] else f"no {d['offline_after']}",
+                        f"{d['server_cpu_seconds']:.1f}",
+                    ]
+                )
+        header = ["stack / server", "point", "sockets", "s to open", "failures", "exact", "s until exact"]
+        add(table([*header, "offline after", "server CPU s"], rows) + "\n")
 
     # Shutdown
     add(f"## Graceful shutdown: SIGTERM with {config['graceful_size']} sockets open\n")

@@ -30,7 +30,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import OuterRef, Prefetch, Subquery
+from django.conf import settings
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 
 from accounts.models import User
 from accounts.serializers import iso, user_summary
@@ -282,7 +283,7 @@ def presence(user_ids: list[int]) -> None:
     """
     people = {person.pk: person for person in User.objects.filter(pk__in=user_ids)}
     chats_of: dict[int, list[int]] = {}
-    for user_id, chat_id in Membership.objects.filter(user_id__in=people).values_list("user_id", "chat_id"):
+    for user_id, chat_id in _live_presence_chats(people):
         chats_of.setdefault(user_id, []).append(chat_id)
     by_chat: dict[int, list[dict[str, Any]]] = {}
     for user_id, chat_ids in chats_of.items():
@@ -299,6 +300,20 @@ def presence(user_ids: list[int]) -> None:
             by_chat.setdefault(chat_id, []).append(change)
     for chat_id, changes in by_chat.items():
         outbox.put(chat_group(chat_id), {"type": "presence", "event": "presence", "chat": chat_id, "people": changes})
+
+
+def _live_presence_chats(user_ids: Iterable[int]) -> list[tuple[int, int]]:
+    """(person, chat) for each chat of theirs that shows their presence live: direct chats and
+    groups of up to PRESENCE_GROUP_LIMIT members.
+
+    A bigger group's pages show presence as it was when they loaded: N people reconnecting at
+    once in an N-member group would otherwise push N² changes (a 1,000-member group's reconnect
+    wave: about 200 MB of frames), and nobody reads a thousand dots.
+    """
+    size = Membership.objects.filter(chat=OuterRef("chat")).order_by().values("chat").annotate(n=Count("id"))
+    memberships = Membership.objects.filter(user_id__in=list(user_ids)).annotate(size=Subquery(size.values("n")))
+    shown = memberships.filter(Q(chat__is_group=False) | Q(size__lte=settings.PRESENCE_GROUP_LIMIT))
+    return list(shown.values_list("user_id", "chat_id"))
 
 
 def close_sockets(

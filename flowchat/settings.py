@@ -191,6 +191,8 @@ if client_ip_header := os.getenv("CLIENT_IP_HEADER"):
 # a socket not renewed for PRESENCE_TTL_SECONDS (its process died) no longer counts.
 PRESENCE_HEARTBEAT_SECONDS = envint("PRESENCE_HEARTBEAT_SECONDS", 20)
 PRESENCE_TTL_SECONDS = envint("PRESENCE_TTL_SECONDS", 60)
+# Presence is live in direct chats and in groups of up to this many members (conversations.broadcast).
+PRESENCE_GROUP_LIMIT = envint("PRESENCE_GROUP_LIMIT", 100)
 
 # Uploads ----------------------------------------------------------------------
 

@@ -396,6 +396,20 @@ async def online(user: User) -> bool:
     return (await User.objects.aget(pk=user.pk)).is_online
 
 
+async def test_presence_is_live_in_direct_chats_and_small_groups_only(alice, bob, carol, chat, group, settings):
+    await act(actions.add_member)(group, alice, carol)
+    settings.PRESENCE_GROUP_LIMIT = 2  # alice, bob and carol: too big a group for live presence
+    bob_tab, carol_tab = await open_tab(bob), await open_tab(carol)
+    await pushed(bob_tab), await pushed(carol_tab)
+
+    alice_tab = await open_tab(alice)
+
+    assert f"[data-presence-dot=&quot;{alice.pk}&quot;]" in await pushed(bob_tab)  # their direct chat
+    assert await carol_tab.receive_nothing(timeout=0.3)  # only the big group links them
+    for socket in (alice_tab, bob_tab, carol_tab):
+        await socket.disconnect()
+
+
 async def test_presence_follows_the_last_open_tab(alice, bob, chat):
     bob_tab = await open_tab(bob)
     await pushed(bob_tab)
