@@ -12,7 +12,7 @@ import math
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.utils.translation import ngettext
 
 from accounts.models import User
@@ -42,6 +42,7 @@ def count_send(author: User) -> None:
     burst, per_minute = settings.SEND_RATE_BURST, settings.SEND_RATE_PER_MINUTE
     if burst <= 0 or per_minute <= 0:
         return
-    wait = take_token(cache, f"send-rate:{author.pk}", burst=burst, interval=60 / per_minute, now=clock())
+    # The cache itself, not django.core.cache.cache (a proxy, which take_token could not tell for Redis).
+    wait = take_token(caches["default"], f"send-rate:{author.pk}", burst=burst, interval=60 / per_minute, now=clock())
     if wait > 0:
         raise SendingTooFast(max(1, math.ceil(wait)))

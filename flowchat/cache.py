@@ -29,6 +29,7 @@ REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 RETRY_SECONDS = 5.0
 # An outage that comes and goes is not one warning per flap.
 WARN_EVERY_SECONDS = 60.0
+FALLBACK_MAX_ENTRIES = 100_000
 
 
 class _Outage:
@@ -95,6 +96,8 @@ class RedisWithFallback(RedisCache):
         self._outage = _outage_of(self._location)
         # The same name in every thread: they share the counters, as they share Redis.
         local = {key: params[key] for key in ("TIMEOUT", "KEY_PREFIX", "VERSION", "KEY_FUNCTION") if key in params}
+        # Room for every person's counters through an outage (LocMemCache culls past 300 by default).
+        local["OPTIONS"] = {"MAX_ENTRIES": FALLBACK_MAX_ENTRIES}
         self.fallback = LocMemCache(f"flowchat-redis-fallback:{self._location}", local)
 
     def _either(self, call):
