@@ -250,3 +250,19 @@ def test_the_send_rate_in_redis_is_one_bucket_for_every_process(private_redis, a
     assert refused.value.retry_after == 1
     now[0] += 1
     limits.count_send(alice)
+
+
+def test_parallel_takes_from_many_processes_never_exceed_the_burst(private_redis):
+    """What the 150 parallel sends found: each cache object stands for one server process."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    processes = [fallback_cache.RedisWithFallback(private_redis.url, {}) for _ in range(8)]
+
+    def take(n: int) -> float:
+        return fallback_cache.take_token(processes[n % 8], "send-rate:1", burst=30, interval=1.0, now=1_700_000_000.0)
+
+    with ThreadPoolExecutor(16) as pool:
+        waits = list(pool.map(take, range(150)))
+
+    assert waits.count(0.0) == 30
+    assert min(wait for wait in waits if wait) == pytest.approx(1.0)
