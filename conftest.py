@@ -36,9 +36,13 @@ def make_person(username: str, first_name: str = "", last_name: str = "") -> Use
     return User.objects.create_user(username=username, password=PASSWORD, first_name=first_name, last_name=last_name)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def fresh_rate_limits() -> Iterator[None]:
-    """An empty cache, so that the API's rate limits start from zero."""
+    """An empty cache, so that rate limits (logins, sign-ups, each person's sends) start from zero.
+
+    For every test: ids come back after a rollback, so one test's alice would otherwise inherit
+    the send rate an earlier alice used up.
+    """
     from django.core.cache import cache
 
     cache.clear()

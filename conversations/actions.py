@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Connection, User
 
-from . import broadcast
+from . import broadcast, limits
 from .models import MESSAGE_MAX_LENGTH, TITLE_MAX_LENGTH, Chat, Membership, Message, direct_key_for
 
 
@@ -227,10 +227,15 @@ def send_message(
     text: str = "",
     picture: tuple[ContentFile, ContentFile] | None = None,
     client_id: uuid.UUID | None = None,
+    *,
+    rate_limited: bool = False,
 ) -> tuple[Message, bool]:
     """Post a message (text, a picture or both); a repeated client_id returns the original instead.
 
     `picture` is the (full size, thumbnail) pair made by `flowchat.images.clean_images`.
+    `rate_limited`: the send counts against the author's send rate (conversations.limits) and
+    raises SendingTooFast past it. Every send a person makes (pages, API) passes True; seeding
+    and other operator tools that build history do not.
     """
     text = clean_text(text)
     if not text and picture is None:
@@ -238,6 +243,15 @@ def send_message(
     # A retried upload must not store its files again only to roll them back.
     if picture is not None and client_id is not None and (existing := _sent_before(author, client_id)):
         return _repeated(existing, chat)
+    if rate_limited:
+        try:
+            limits.count_send(author)
+        except limits.SendingTooFast:
+            # The retry of a send that was stored (its answer lost) gets its message, not a refusal;
+            # looked up only here, so that a send within the rate costs no extra query.
+            if client_id is not None and (existing := _sent_before(author, client_id)):
+                return _repeated(existing, chat)
+            raise
     try:
         with transaction.atomic():
             message = Message(chat=chat, author=author, text=text, client_id=client_id)

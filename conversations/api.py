@@ -33,6 +33,7 @@ from flowchat.api import (
 
 from . import actions
 from .forms import EditMessageForm, GroupForm, GroupPhotoForm, MessageForm, RenameGroupForm
+from .limits import SendingTooFast
 from .models import Chat, Membership, Message
 from .permissions import get_chat_for_user, get_message_for_user
 from .receipts import ReadPositions
@@ -385,13 +386,17 @@ def send(request: ApiRequest) -> HttpResponse:
             errors["text"] = errors.pop("__all__")
         raise_if(errors)
     with refusals("text", client_id="client_id"):
-        message, created = actions.send_message(
-            chat,
-            request.user,
-            form.cleaned_data["text"],
-            picture=form.cleaned_data["image"],
-            client_id=form.cleaned_data["client_id"],
-        )
+        try:
+            message, created = actions.send_message(
+                chat,
+                request.user,
+                form.cleaned_data["text"],
+                picture=form.cleaned_data["image"],
+                client_id=form.cleaned_data["client_id"],
+                rate_limited=True,
+            )
+        except SendingTooFast as refusal:
+            raise ApiError(429, str(refusal), headers={"Retry-After": str(refusal.retry_after)}) from refusal
     # Nobody else has read a message that was just sent; a repeated one may have been read since.
     positions = ReadPositions({}) if created else ReadPositions.of(chat.pk)
     return json_response(message_to_dict(message, positions), status=201 if created else 200)

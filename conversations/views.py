@@ -31,6 +31,7 @@ from accounts.views import initials_svg
 
 from . import actions
 from .forms import EditMessageForm, MessageForm
+from .limits import SendingTooFast
 from .models import Chat, Membership, Message
 from .permissions import get_chat_for_user, get_message_for_user
 from .receipts import ReadPositions
@@ -254,6 +255,7 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
     """Send a message; a repeated client_id (double click, retried request) gives back the first one."""
     chat = get_chat_for_user(request.user, pk)
     form = MessageForm(request.POST, request.FILES)
+    status, retry_after = 400, None
     if form.is_valid():
         try:
             message, _created = actions.send_message(
@@ -262,16 +264,25 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
                 form.cleaned_data["text"],
                 picture=form.cleaned_data["image"],
                 client_id=form.cleaned_data["client_id"],
+                rate_limited=True,
             )
         except ValidationError as error:
             form.add_error(None, error)
+        except SendingTooFast as refusal:
+            # Shown at the composer like any other reason it was not sent, the text kept.
+            form.add_error(None, str(refusal))
+            status, retry_after = 429, refusal.retry_after
         else:
             if request.htmx:
                 return _sent(request, chat, message)
             return redirect(f"{chat.get_absolute_url()}#bottom")
     if request.htmx:
-        return render(request, "conversations/chat.html#composer", _composer(chat, form, focus=True), status=400)
-    return _chat_page(request, chat, form=form, status=400)
+        response = render(request, "conversations/chat.html#composer", _composer(chat, form, focus=True), status=status)
+    else:
+        response = _chat_page(request, chat, form=form, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 def _sent(request: HttpRequest, chat: Chat, message: Message) -> HttpResponse:

@@ -89,7 +89,8 @@ ERROR_RESPONSES: dict[int, tuple[str, str, dict[str, Any]]] = {
     415: ("UnsupportedMediaType", "The body is not in a content type this endpoint reads.", {}),
     429: (
         "TooManyRequests",
-        "Too many attempts from this address or for this username.",
+        "Too many attempts (from this address, for this username, or sends by this person); "
+        "`detail` says how long to wait.",
         {"Retry-After": header("Seconds to wait before trying again.")},
     ),
     500: ("ServerError", "Something broke on the server; it is logged.", {}),
@@ -830,14 +831,17 @@ PATHS |= {
             operation_id="sendMessage",
             summary="Send a message",
             description="Text as JSON, or a picture (with text if you like) as multipart/form-data. "
-            "Members only: " + NOT_A_MEMBER,
+            "Members only: " + NOT_A_MEMBER + " "
+            "Each person may send a burst of `SEND_RATE_BURST` messages, then `SEND_RATE_PER_MINUTE` "
+            "(pages and API together); past that the answer is 429 with Retry-After and nothing is "
+            "stored. A retry with the client_id of a stored message still gets that message.",
             tag=MESSAGES,
             body=MESSAGE_BODY,
             responses={
                 201: answer("The message, sent.", ref("Message")),
                 200: answer("The message sent earlier with this client_id; nothing new was sent.", ref("Message")),
             },
-            errors=[404],
+            errors=[404, 429],
         ),
     },
     "/api/messages/{pk}/": {

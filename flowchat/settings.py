@@ -144,8 +144,16 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
-    # Rate limits must be counted across every server process.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Rate limits must be counted across every server process. While Redis is down they count
+    # in each process instead (flowchat/cache.py), and a dead Redis must not hold up requests.
+    REDIS_CACHE_TIMEOUT = float(os.getenv("REDIS_CACHE_TIMEOUT", "0.5"))
+    CACHES = {
+        "default": {
+            "BACKEND": "flowchat.cache.RedisWithFallback",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": REDIS_CACHE_TIMEOUT, "socket_timeout": REDIS_CACHE_TIMEOUT},
+        }
+    }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -186,6 +194,11 @@ API_RATE_LIMITS = {
 # the header the proxy sets (for example X-Real-IP), which rate limits must count by.
 if client_ip_header := os.getenv("CLIENT_IP_HEADER"):
     RATELIMIT_IP_META_KEY = "HTTP_" + client_ip_header.upper().replace("-", "_")
+
+# Messages a person may send: a burst of SEND_RATE_BURST at once, then SEND_RATE_PER_MINUTE
+# (conversations/limits.py). Either set to 0 turns the limit off.
+SEND_RATE_BURST = envint("SEND_RATE_BURST", 30)
+SEND_RATE_PER_MINUTE = envint("SEND_RATE_PER_MINUTE", 60)
 
 # Presence: each server process renews its open sockets every PRESENCE_HEARTBEAT_SECONDS;
 # a socket not renewed for PRESENCE_TTL_SECONDS (its process died) no longer counts.

@@ -194,6 +194,9 @@ def test_every_documented_chat_and_message_answer_is_what_the_endpoints_really_s
     api.post("/api/messages/", {"chat": direct, "text": "Hi"}, **as_json, **as_carol)
     api.post("/api/messages/", "text=Hi", **as_text, **auth)
     api.post("/api/messages/", {"chat": direct, "text": "Hi"}, **as_json)
+    settings.SEND_RATE_BURST, settings.SEND_RATE_PER_MINUTE = 1, 1
+    for text in ("Quick", "Too quick"):
+        api.post("/api/messages/", {"chat": direct, "text": text}, **as_json, **as_bob)
     api.get(f"/api/chats/{direct}/get_messages/", {"limit": 1}, **auth)
     api.get(f"/api/chats/{direct}/get_messages/", {"after": message}, **auth)
     api.get(f"/api/chats/{group}/get_messages/", **auth)

@@ -129,8 +129,9 @@ def test_redis_url_selects_channels_redis_and_the_redis_cache():
         "CONFIG": {"hosts": ["redis://redis.example.com:6379/2"]},
     }
     assert values["CACHE"] == {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "flowchat.cache.RedisWithFallback",
         "LOCATION": "redis://redis.example.com:6379/2",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
 
 

@@ -102,17 +102,19 @@ document.addEventListener("change", (event) => {
 // keyboard user's Enter on a new Edit link is not a plain page load. (Binding is idempotent.)
 document.addEventListener("htmx:afterSwap", (event) => htmx.process(event.target));
 
-// A form answered with 400 carries its own errors: show it, as without JavaScript. Another
-// 4xx is an outcome for the person (a page gone stale, no longer allowed), told by notify().
-// In DEBUG, django-htmx's helper shows such answers as a whole error page (from `document`);
-// they stop here, on their way up through <body>, and only 5xx (bugs) reach it.
+// A form answered with 400 (or 429, sending too fast) carries its own errors: show it, as
+// without JavaScript. Another 4xx is an outcome for the person (a page gone stale, no longer
+// allowed), told by notify(). In DEBUG, django-htmx's helper shows such answers as a whole
+// error page (from `document`); they stop here, on their way up through <body>, and only
+// 5xx (bugs) reach it.
+const FORM_ERRORS = new Set([400, 429]);
 document.body.addEventListener("htmx:beforeOnLoad", (event) => {
   const xhr = event.detail.xhr;
-  const formErrors = xhr.status === 400 && !/^\s*<!doctype/i.test(xhr.response);
+  const formErrors = FORM_ERRORS.has(xhr.status) && !/^\s*<!doctype/i.test(xhr.response);
   if (formErrors || (xhr.status > 400 && xhr.status < 500)) event.stopPropagation();
 });
 document.addEventListener("htmx:beforeSwap", (event) => {
-  if (event.detail.xhr.status === 400) {
+  if (FORM_ERRORS.has(event.detail.xhr.status)) {
     event.detail.shouldSwap = true;
     event.detail.isError = false;
   }
