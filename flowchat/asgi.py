@@ -4,11 +4,15 @@ import asyncio
 import contextlib
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flowchat.settings")
-# Django must be set up before anything imports models.
-django_asgi_app = get_asgi_application()
+# Django must be set up before anything imports models (what get_asgi_application does first).
+django.setup(set_prefix=False)
+
+from flowchat.asgi_handler import FinishingASGIHandler  # noqa: E402
+
+django_asgi_app = FinishingASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
