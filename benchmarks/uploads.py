@@ -90,7 +90,7 @@ async def post(port: int, path: str, body: bytes) -> tuple[str, int]:
     reader, writer = await asyncio.open_connection(HOST, port)
     head = (
         f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Length: {len(body)}\r\n"
-        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nConnection: close\r\n\r\n"
+        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n\r\n"
     ).encode()
     sent = 0
 

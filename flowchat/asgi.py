@@ -19,6 +19,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from conversations.outbox import outbox  # noqa: E402
 from conversations.presence import presence  # noqa: E402
 from conversations.routing import websocket_urlpatterns  # noqa: E402
+from flowchat.request_bodies import BodyLimit  # noqa: E402
 
 
 def leave_form_bodies_to_django() -> None:
@@ -52,7 +53,8 @@ leave_form_bodies_to_django()
 # A graceful stop waits at most this long for presence and events to be written and published.
 SHUTDOWN_SECONDS = 5
 
-router = ProtocolTypeRouter({"http": django_asgi_app, "websocket": URLRouter(websocket_urlpatterns)})
+# Oversized bodies are refused before Django reads them (flowchat.request_bodies).
+router = ProtocolTypeRouter({"http": BodyLimit(django_asgi_app), "websocket": URLRouter(websocket_urlpatterns)})
 
 
 async def application(scope, receive, send):
