@@ -65,6 +65,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost: a request's broadcasts go once its whole answer has been sent.
     "conversations.outbox.AfterTheAnswer",
+    # A view that fails for want of the database answers 503 (flowchat.unavailable).
+    "flowchat.unavailable.DatabaseUnavailable",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
