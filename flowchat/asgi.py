@@ -22,13 +22,15 @@ from conversations.routing import websocket_urlpatterns  # noqa: E402
 from flowchat.request_bodies import BodyLimit  # noqa: E402
 
 
-def leave_form_bodies_to_django() -> None:
-    """Stop daphne's HTTP layer (Twisted) from parsing multipart POST bodies itself.
+def adapt_daphne() -> None:
+    """Stop daphne's HTTP layer (Twisted) from parsing multipart POST bodies itself, and from naming itself.
 
     Twisted reads every multipart/form-data POST into its own copy, which nothing uses
     (Django parses the body again), and answers one it cannot parse with a bare 400 of
-    its own: no JSON, no Content-Type, before FlowChat sees the request. Daphne imports
-    this module (the ASGI_APPLICATION) before it serves, `runserver` included.
+    its own: no JSON, no Content-Type, before FlowChat sees the request. And daphne answers
+    every request and WebSocket handshake with `Server: daphne`, which tells a prober what to
+    aim at (bin/serve passes uvicorn --no-server-header; runserver has no such option). Daphne
+    imports this module (the ASGI_APPLICATION) before it serves, `runserver` included.
     """
     try:
         from daphne import http_protocol
@@ -43,12 +45,17 @@ def leave_form_bodies_to_django() -> None:
         def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, **kwargs)
             self._parsePOSTFormSubmission = False
+            # Daphne names itself only when its server has a name; the socket handshake likewise.
+            server = getattr(self, "server", None)
+            if server is not None and server.server_name:
+                server.server_name = ""
+                server.ws_factory.server = None
 
     # HTTPFactory.buildProtocol looks the class up by this name on every connection.
     http_protocol.WebRequest = WebRequest
 
 
-leave_form_bodies_to_django()
+adapt_daphne()
 
 # A graceful stop waits at most this long for presence and events to be written and published.
 SHUTDOWN_SECONDS = 5
