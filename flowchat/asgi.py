@@ -47,7 +47,7 @@ def adapt_daphne() -> None:
             self._parsePOSTFormSubmission = False
             # Daphne names itself only when its server has a name; the socket handshake likewise.
             server = getattr(self, "server", None)
-            if server is not None and server.server_name:
+            if getattr(server, "server_name", None):
                 server.server_name = ""
                 server.ws_factory.server = None
 
