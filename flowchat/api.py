@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import timedelta
 from functools import wraps
@@ -31,6 +32,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django_ratelimit.core import get_usage
 
 from accounts.models import ApiToken, User
+from flowchat import unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -292,6 +294,8 @@ def api_view(methods: Iterable[str], *, auth: bool = True, accepts: frozenset[st
             except Exception as exc:
                 if settings.DEBUG_PROPAGATE_EXCEPTIONS:
                     raise
+                if unavailable.is_database_unavailable(exc):
+                    return unavailable.answer_unavailable(request, exc)
                 # Django would answer with an HTML page when DEBUG is on; scripts get JSON,
                 # and the traceback still reaches the logs and got_request_exception listeners.
                 signals.got_request_exception.send(sender=None, request=request)
@@ -338,6 +342,9 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Called while the exception is handled: one raised by a middleware (the session) is here.
+    if unavailable.is_database_unavailable(sys.exc_info()[1]):
+        return unavailable.unavailable_response(request)
     if _is_api(request):
         return error(500, "Server error.")
     return defaults.server_error(request)

@@ -4,26 +4,33 @@ import asyncio
 import contextlib
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flowchat.settings")
-# Django must be set up before anything imports models.
-django_asgi_app = get_asgi_application()
+# Django must be set up before anything imports models (what get_asgi_application does first).
+django.setup(set_prefix=False)
+
+from flowchat.asgi_handler import FinishingASGIHandler  # noqa: E402
+
+django_asgi_app = FinishingASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from conversations.outbox import outbox  # noqa: E402
 from conversations.presence import presence  # noqa: E402
 from conversations.routing import websocket_urlpatterns  # noqa: E402
+from flowchat.request_bodies import BodyLimit  # noqa: E402
 
 
-def leave_form_bodies_to_django() -> None:
-    """Stop daphne's HTTP layer (Twisted) from parsing multipart POST bodies itself.
+def adapt_daphne() -> None:
+    """Stop daphne's HTTP layer (Twisted) from parsing multipart POST bodies itself, and from naming itself.
 
     Twisted reads every multipart/form-data POST into its own copy, which nothing uses
     (Django parses the body again), and answers one it cannot parse with a bare 400 of
-    its own: no JSON, no Content-Type, before FlowChat sees the request. Daphne imports
-    this module (the ASGI_APPLICATION) before it serves, `runserver` included.
+    its own: no JSON, no Content-Type, before FlowChat sees the request. And daphne answers
+    every request and WebSocket handshake with `Server: daphne`, which tells a prober what to
+    aim at (bin/serve passes uvicorn --no-server-header; runserver has no such option). Daphne
+    imports this module (the ASGI_APPLICATION) before it serves, `runserver` included.
     """
     try:
         from daphne import http_protocol
@@ -38,17 +45,23 @@ def leave_form_bodies_to_django() -> None:
         def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, **kwargs)
             self._parsePOSTFormSubmission = False
+            # Daphne names itself only when its server has a name; the socket handshake likewise.
+            server = getattr(self, "server", None)
+            if getattr(server, "server_name", None):
+                server.server_name = ""
+                server.ws_factory.server = None
 
     # HTTPFactory.buildProtocol looks the class up by this name on every connection.
     http_protocol.WebRequest = WebRequest
 
 
-leave_form_bodies_to_django()
+adapt_daphne()
 
 # A graceful stop waits at most this long for presence and events to be written and published.
 SHUTDOWN_SECONDS = 5
 
-router = ProtocolTypeRouter({"http": django_asgi_app, "websocket": URLRouter(websocket_urlpatterns)})
+# Oversized bodies are refused before Django reads them (flowchat.request_bodies).
+router = ProtocolTypeRouter({"http": BodyLimit(django_asgi_app), "websocket": URLRouter(websocket_urlpatterns)})
 
 
 async def application(scope, receive, send):

@@ -53,7 +53,7 @@ def operation(
     auth: bool = True,
 ) -> Schema:
     """One operation; `errors` are the statuses it answers besides those every endpoint shares."""
-    statuses = set(errors) | {500}
+    statuses = set(errors) | {500, 503}
     if auth:
         statuses.add(401)
     if body is not None:
@@ -94,6 +94,12 @@ ERROR_RESPONSES: dict[int, tuple[str, str, dict[str, Any]]] = {
         {"Retry-After": header("Seconds to wait before trying again.")},
     ),
     500: ("ServerError", "Something broke on the server; it is logged.", {}),
+    503: (
+        "ServiceUnavailable",
+        "The database cannot be reached just now. Try again after Retry-After seconds; a send answered "
+        "5xx may have been stored, so retry it with the same client_id.",
+        {"Retry-After": header("Seconds to wait before trying again.")},
+    ),
 }
 
 SCHEMAS: dict[str, Schema] = {
@@ -415,7 +421,9 @@ CLIENT_ID = {
     "type": ["string", "null"],
     "format": "uuid",
     "description": "Your own id for this message, unique per author: sending again with the same one "
-    "returns the original message (200) instead of posting twice.",
+    "returns the original message (200) instead of posting twice. Send one with every message: a send "
+    "that timed out or was answered 5xx may have been stored, and retried with the same client_id it is "
+    "stored once.",
 }
 UPLOAD = {"type": "string", "contentMediaType": "application/octet-stream"}
 
@@ -834,7 +842,9 @@ PATHS |= {
             "Members only: " + NOT_A_MEMBER + " "
             "Each person may send a burst of `SEND_RATE_BURST` messages, then `SEND_RATE_PER_MINUTE` "
             "(pages and API together); past that the answer is 429 with Retry-After and nothing is "
-            "stored. A retry with the client_id of a stored message still gets that message.",
+            "stored. A retry with the client_id of a stored message still gets that message. "
+            "A send answered 5xx (or not answered at all) may have been "
+            "stored: retry it with the same client_id, and you get the stored message (200), never a second one.",
             tag=MESSAGES,
             body=MESSAGE_BODY,
             responses={
@@ -904,7 +914,10 @@ def document() -> Schema:
                 "Every error is an Error object. A path outside this document answers 404, and a "
                 "method a path does not list answers 405 with an Allow header. A request for a host "
                 "the server does not serve (ALLOWED_HOSTS) answers 400 on any path. What other people "
-                "do arrives as events on the WebSocket /ws/api/ (see x-websocket and SocketEvent)."
+                "do arrives as events on the WebSocket /ws/api/ (see x-websocket and SocketEvent). "
+                "When the database cannot be reached any call may answer 503 with Retry-After: try again "
+                "then; a write answered 5xx may have been done, so send messages with a client_id and "
+                "retry with the same one."
             ),
         },
         "tags": [{"name": PEOPLE}, {"name": CHATS}, {"name": MESSAGES}, {"name": "Meta"}],

@@ -65,8 +65,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost: a request's broadcasts go once its whole answer has been sent.
     "conversations.outbox.AfterTheAnswer",
+    # A view that fails for want of the database answers 503 (flowchat.unavailable).
+    "flowchat.unavailable.DatabaseUnavailable",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise: static files keep their own caching (flowchat.headers).
+    "flowchat.headers.ResponseHeaders",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -213,7 +217,13 @@ MEDIA_ROOT = Path(os.getenv("MEDIA_ROOT", BASE_DIR / "media"))
 MEDIA_URL = "/media/"
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
 UPLOAD_MAX_PIXELS = envint("UPLOAD_MAX_PIXELS", 25_000_000)
+# Django holds a form or JSON body of at most this much in memory (larger: 413); an uploaded
+# file over FILE_UPLOAD_MAX_MEMORY_SIZE is spooled to a temporary file, not held in memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Any request body over this is refused with 413 before it is read (flowchat.request_bodies):
+# room for the largest picture and the form around it. 0 leaves it to the front proxy alone.
+MAX_REQUEST_BYTES = envint("MAX_REQUEST_BYTES", UPLOAD_MAX_BYTES + 1024 * 1024)
 
 # Internationalisation ---------------------------------------------------------
 
