@@ -50,10 +50,10 @@ from conftest import PASSWORD, require
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATABASE = "flowchat"
-# The servers' pool, and so the bound on their PostgreSQL connections (two processes).
+# The servers' pool, and so the bound on their PostgreSQL connections (two processes), and how
+# long a request waits for a connection: the defaults, as in production.
 POOL_SIZE = 10
-# Short, so that a request waiting for a database that is down fails within a test.
-POOL_TIMEOUT_SECONDS = 3
+POOL_TIMEOUT_SECONDS = 10
 # Quick heartbeats, so that a killed process's people go offline within a test.
 HEARTBEAT_SECONDS = 1
 TTL_SECONDS = 3
@@ -140,9 +140,11 @@ class Postgres:
     def stop_server(self, mode: str = "fast") -> None:
         self.pg_ctl("-w", "-t", "30", "-m", mode, "stop")
 
-    def backends(self) -> int:
-        """Client connections to FlowChat's database, but this one."""
-        with self.connect("postgres") as connection:
+    def backends(self, connection: psycopg.Connection | None = None) -> int:
+        """Client connections to FlowChat's database, but the one asking."""
+        with contextlib.ExitStack() as stack:
+            if connection is None:
+                connection = stack.enter_context(self.connect("postgres"))
             return connection.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend'"
                 " AND pid <> pg_backend_pid()",
@@ -250,6 +252,9 @@ def flowchat_environment(postgres: Postgres, redis_server: Redis, media: Path) -
         "MEDIA_ROOT": str(media),
         "PRESENCE_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
         "PRESENCE_TTL_SECONDS": str(TTL_SECONDS),
+        # The send limits stay on (so a send counts in the cache, Redis or not) but never bite here.
+        "SEND_RATE_BURST": "100000",
+        "SEND_RATE_PER_MINUTE": "100000",
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
     }
@@ -311,6 +316,7 @@ class Person:
     username: str
     id: int
     token: str
+    cookie: str  # a signed-in session's cookie, as a tab sends it
 
 
 @dataclass
@@ -590,6 +596,16 @@ def open_socket(server: FlowChat, person: Person, query: str = "") -> ClientConn
     return connect(
         server.url.replace("http://", "ws://") + f"/ws/api/{query}",
         additional_headers={"Authorization": f"Token {person.token}", "Origin": server.url},
+        open_timeout=5,
+        close_timeout=2,
+    )
+
+
+def open_tab_socket(server: FlowChat, person: Person) -> ClientConnection:
+    """The socket a tab's htmx opens: the session cookie, from a page of the site."""
+    return connect(
+        server.url.replace("http://", "ws://") + "/ws/",
+        additional_headers={"Cookie": person.cookie, "Origin": server.url},
         open_timeout=5,
         close_timeout=2,
     )

@@ -3,7 +3,7 @@
 Run by tests/faults/conftest.py as `python -m tests.faults.seed <crowd>` with the servers'
 environment (DATABASE_URL and REDIS_URL of the private PostgreSQL and Redis); prints the cast
 as JSON: alice and bob (who chat, directly and in the group), a crowd of senders, everyone in
-the group "Load", and an API token for each.
+the group "Load", and an API token and a session cookie for each.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ PASSWORD_ITERATIONS = 1_000
 
 def main(crowd: int, password: str) -> dict:
     django.setup()
+    from django.conf import settings
     from django.contrib.auth.hashers import PBKDF2PasswordHasher
+    from django.test import Client
 
     from accounts.models import ApiToken, User
     from conversations import actions
@@ -35,8 +37,18 @@ def main(crowd: int, password: str) -> dict:
     alice, bob, *senders = people
     direct, _ = actions.get_or_create_direct_chat(alice, bob)
     group = actions.create_group(alice, "Load", [bob, *senders])
+
+    def session(person: User) -> str:
+        """A signed-in session, as a tab holds it (for the /ws/ socket)."""
+        client = Client()
+        client.force_login(person)
+        return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
     return {
-        "people": {person.username: {"id": person.pk, "token": ApiToken.objects.issue(person)[1]} for person in people},
+        "people": {
+            person.username: {"id": person.pk, "token": ApiToken.objects.issue(person)[1], "cookie": session(person)}
+            for person in people
+        },
         "direct": direct.pk,
         "group": group.pk,
     }
