@@ -121,6 +121,9 @@ if database_url := os.getenv("DATABASE_URL"):
     sqlite_options = DATABASES["default"]["OPTIONS"]
     # Under an ASGI server every request runs in a thread of its own, so a persistent connection
     # (CONN_MAX_AGE) would be one more connection per request; a bounded pool shares a few.
+    # With health checks on, the pool checks a connection before it lends it (psycopg's
+    # ConnectionPool.check_connection), so none that died with a restarted PostgreSQL is used
+    # (tests/faults/test_postgres_restart.py).
     DATABASES["default"] = dj_database_url.parse(database_url, conn_max_age=0, conn_health_checks=True)
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         DATABASES["default"]["OPTIONS"] = sqlite_options
