@@ -50,7 +50,6 @@ logger = logging.getLogger(__name__)
 BAD_REQUEST = 4400
 UNAUTHORIZED = 4401
 TOO_MANY = 4429  # too many sockets for one person, or too many frames: htmx does not retry it
-MESSAGE_TOO_BIG = 1009
 # "Come back": htmx's ws extension reconnects after 1006, 1011, 1012 and 1013 only, with a
 # growing random pause (up to a minute), and every reconnect catches up over HTTP.
 SERVICE_RESTART = 1012
@@ -310,16 +309,14 @@ class PersonSocket(AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # Everything here is checked from the socket's own state, without the database, and a
-        # socket that sends more than its budget is closed: a few bad frames are answered, a flood ends.
+        # socket that sends more than its budget is closed: a few bad frames are answered, a flood
+        # ends. A frame too big never gets here: the server closes the socket with 1009 (bin/serve:
+        # SOCKET_MAX_FRAME_BYTES; daphne, the development server: 1 MiB).
         if not self.joined or self.ending:
             return  # refused, or closing
         if not self.frames.spend():
             await self.refuse("Too many frames; this socket is closed.")
             await self.end(TOO_MANY, "Too many frames")
-            return
-        if len(text_data or bytes_data or "") > settings.SOCKET_MAX_FRAME_BYTES:
-            # The server's own limit (bin/serve) closes it before it gets here; a server without one, here.
-            await self.end(MESSAGE_TOO_BIG, "Frame too big")
             return
         try:
             content = json.loads(text_data or "")

@@ -121,13 +121,6 @@ async def test_frames_within_the_budget_are_answered_and_the_budget_refills(alic
         assert await closed_with(socket) == 4429
 
 
-async def test_a_frame_over_the_size_limit_closes_the_socket_with_1009(alice, settings):
-    settings.SOCKET_MAX_FRAME_BYTES = 1024
-    socket = await open_tab(alice)
-    await socket.send_to(text_data=json.dumps({"type": "typing", "chat": 1, "pad": "x" * 2000}))
-    assert await closed_with(socket) == 1009
-
-
 # The channel layer is away ----------------------------------------------------------------------------
 
 
