@@ -16,6 +16,7 @@ handler (a thread hop per delivered event; see `dispatch`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -30,6 +31,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
+from redis.exceptions import RedisError
 
 from accounts.models import User
 from accounts.serializers import user_summary
@@ -41,13 +43,20 @@ from .models import Chat, Membership, Message
 from .presence import presence
 from .receipts import ReadPositions
 from .serializers import message_to_dict
+from .socket_limits import FrameBudget, sockets
 
 logger = logging.getLogger(__name__)
 
 # Close codes (4000-4999 are the application's): the handshake or a frame was not acceptable.
 BAD_REQUEST = 4400
 UNAUTHORIZED = 4401
-SERVICE_RESTART = 1012  # "come back": a tab's htmx reconnects after it
+TOO_MANY = 4429  # too many sockets for one person, or too many frames: htmx does not retry it
+# "Come back": htmx's ws extension reconnects after 1006, 1011, 1012 and 1013 only, with a
+# growing random pause (up to a minute), and every reconnect catches up over HTTP.
+SERVICE_RESTART = 1012
+TRY_AGAIN_LATER = 1013
+# The channel layer (Redis) is away: what its calls raise.
+LAYER_DOWN = (RedisError, OSError)
 # A tab or script says "typing" at most this often per chat; more is dropped.
 TYPING_INTERVAL = 2.0
 # How long a tab shows a typing note (static/css/flowchat.css .typing-note), with a margin.
@@ -115,33 +124,95 @@ class PersonSocket(AsyncWebsocketConsumer):
 
     user: User
     chats: dict[int, ChatState]
+    counted: int | None = None  # the person this socket is counted for (socket_limits.sockets)
+    joined = False
+    ending = False  # closed for what it sent: what it sent after is ignored
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except LAYER_DOWN:
+            if hasattr(self, "channel_name"):
+                raise
+            # The layer could not even name this socket's channel (channels-redis subscribes to
+            # it), so connect() never ran: the handshake is still waiting. Refused before the
+            # handshake, a browser would see 1006; said after it, the code reaches htmx.
+            logger.warning("The channel layer is away: a new socket is asked to come back later", exc_info=True)
+            await receive()
+            await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": TRY_AGAIN_LATER})
+        finally:
+            self.uncount()
+
+    def uncount(self) -> None:
+        if self.counted is not None:
+            sockets.release(self.counted)
+            self.counted = None
+
+    async def enter(self) -> bool:
+        """Count, join and accept the socket of `self.user`; False (and closed) if it cannot be."""
+        if not sockets.admit(self.user.pk):
+            await self.accept()
+            await self.refuse("Too many sockets open; close some first.")
+            await self.close(code=TOO_MANY, reason="Too many sockets")
+            return False
+        self.counted = self.user.pk
+        try:
+            await self.join()
+        except LAYER_DOWN:
+            # Accepted to say so: htmx reconnects after 1013 (later, with a growing pause), and
+            # the tab then catches up over HTTP. Staying open without the layer, it would hear
+            # nothing and never know it should come back.
+            logger.warning("The channel layer is away: a socket is asked to come back later", exc_info=True)
+            self.uncount()
+            await self.accept()
+            await self.close(code=TRY_AGAIN_LATER, reason="Try again later")
+            return False
+        await self.accept()
+        return True
 
     async def join(self) -> None:
         self.typed_at: dict[int, float] = {}
+        self.frames = FrameBudget()
         self.chats = {}
-        await self.channel_layer.group_add(person_group(self.user.pk), self.channel_name)
-        # Listen first, then load: an event in between is counted once (ChatState.newest), never missed.
-        listening = await in_a_thread(chat_ids)(self.user)
-        for chat_id in listening:
-            await self.channel_layer.group_add(chat_group(chat_id), self.channel_name)
-        self.chats = await in_a_thread(load_chats)(self.user)
-        for chat_id in set(self.chats) - set(listening):
-            await self.channel_layer.group_add(chat_group(chat_id), self.channel_name)
-        for chat_id in set(listening) - set(self.chats):
-            await self.channel_layer.group_discard(chat_group(chat_id), self.channel_name)
+        groups = [person_group(self.user.pk)]
+        try:
+            await self.channel_layer.group_add(groups[0], self.channel_name)
+            # Listen first, then load: an event in between is counted once (ChatState.newest), never missed.
+            listening = await in_a_thread(chat_ids)(self.user)
+            for chat_id in listening:
+                groups.append(chat_group(chat_id))
+                await self.channel_layer.group_add(groups[-1], self.channel_name)
+            self.chats = await in_a_thread(load_chats)(self.user)
+            for chat_id in set(self.chats) - set(listening):
+                groups.append(chat_group(chat_id))
+                await self.channel_layer.group_add(groups[-1], self.channel_name)
+            for chat_id in set(listening) - set(self.chats):
+                await self.channel_layer.group_discard(chat_group(chat_id), self.channel_name)
+        except LAYER_DOWN:
+            await self.discard(groups)
+            raise
         await presence.open(self.channel_name, self.user.pk)
+        self.joined = True
+
+    async def discard(self, groups: list[str]) -> None:
+        """Stop listening on `groups`, as far as the layer can be told (it may be away)."""
+        for group in groups:
+            with contextlib.suppress(*LAYER_DOWN):
+                await self.channel_layer.group_discard(group, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
-        if getattr(self, "typed_at", None) is None:
+        if not self.joined:
             return  # refused before it joined
         presence.close(self.channel_name)
-        await self.channel_layer.group_discard(person_group(self.user.pk), self.channel_name)
-        for chat_id in self.chats:
-            await self.channel_layer.group_discard(chat_group(chat_id), self.channel_name)
+        await self.discard([person_group(self.user.pk), *(chat_group(chat_id) for chat_id in self.chats)])
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         kind = message["type"]
-        if kind == "chat.event":
+        if kind == "websocket.receive":
+            # A frame from the client is answered from memory: no connection clean-up either.
+            await self.websocket_receive(message)
+        elif kind == "chat.event":
             await self.chat_event(message)
         elif kind == "person.event":
             await self.person_event(message)
@@ -247,10 +318,20 @@ class PersonSocket(AsyncWebsocketConsumer):
     # What the socket sends ---------------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # Everything here is checked from the socket's own state, without the database, and a
+        # socket that sends more than its budget is closed: a few bad frames are answered, a flood
+        # ends. A frame too big never gets here: the server closes the socket with 1009 (bin/serve:
+        # SOCKET_MAX_FRAME_BYTES; daphne, the development server: 1 MiB).
+        if not self.joined or self.ending:
+            return  # refused, or closing
+        if not self.frames.spend():
+            await self.refuse("Too many frames; this socket is closed.")
+            await self.end(TOO_MANY, "Too many frames")
+            return
         try:
             content = json.loads(text_data or "")
         except ValueError:
-            await self.close(code=BAD_REQUEST, reason="Send JSON text frames.")
+            await self.end(BAD_REQUEST, "Send JSON text frames.")
             return
         if not isinstance(content, dict):
             await self.refuse("Send a JSON object.")
@@ -280,6 +361,10 @@ class PersonSocket(AsyncWebsocketConsumer):
     async def refuse(self, detail: str) -> None:
         """A request the socket cannot act on; the connection stays open."""
 
+    async def end(self, code: int, reason: str) -> None:
+        self.ending = True
+        await self.close(code=code, reason=reason)
+
 
 class BrowserSocket(PersonSocket):
     """/ws/?lang=<code>&chat=<id>: a tab of a signed-in person (session cookie, checked Origin)."""
@@ -298,8 +383,7 @@ class BrowserSocket(PersonSocket):
         self.session_key = self.scope["session"].session_key
         self.typing_shown: dict[int, float] = {}  # chat -> when this tab last showed someone typing there
         # Listening and counted as online before the handshake completes: a tab that is open is there.
-        await self.join()
-        await self.accept()
+        await self.enter()
 
     async def close_if_ended(self, ended: dict[str, Any]) -> None:
         if ended["all_sessions"]:
@@ -370,8 +454,8 @@ class ApiSocket(PersonSocket):
         self.user = token.user
         self.token_id = token.pk
         # Join first, then catch up: a message sent in between may come twice (same id), never not at all.
-        await self.join()
-        await self.accept()
+        if not await self.enter():
+            return
         if after is not None:
             missed, more = await in_a_thread(self.missed)(_id(after))
             for data in missed:

@@ -214,6 +214,13 @@ PRESENCE_TTL_SECONDS = envint("PRESENCE_TTL_SECONDS", 60)
 # Presence is live in direct chats and in groups of up to this many members (conversations.broadcast).
 PRESENCE_GROUP_LIMIT = envint("PRESENCE_GROUP_LIMIT", 100)
 
+# Sockets (conversations/socket_limits.py): open at once per person in one server process, and
+# the frames one socket may send (a burst, then so many a second; a tab sends "typing" at
+# most every two seconds). The largest frame is the server's to refuse (bin/serve: SOCKET_MAX_FRAME_BYTES).
+MAX_SOCKETS_PER_PERSON = envint("MAX_SOCKETS_PER_PERSON", 50)
+SOCKET_FRAME_BURST = envint("SOCKET_FRAME_BURST", 20)
+SOCKET_FRAMES_PER_SECOND = envint("SOCKET_FRAMES_PER_SECOND", 5)
+
 # Uploads ----------------------------------------------------------------------
 
 MEDIA_ROOT = Path(os.getenv("MEDIA_ROOT", BASE_DIR / "media"))

@@ -28,6 +28,8 @@ from flowchat.testing import check_event, token_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
+# A tab's handshake as a browser sends it from a page of the site (flowchat/tests/test_origins.py).
+HOST = (b"host", b"localhost:8000")
 ORIGIN = (b"origin", b"http://localhost:8000")
 
 
@@ -50,7 +52,7 @@ def _cookie(user: User) -> bytes:
 
 async def tab(user: User | None, chat=None, *, origin=ORIGIN, lang: str = "en") -> WebsocketCommunicator:
     """A browser tab of `user`, showing `chat` (or another page)."""
-    headers = [origin] if origin else []
+    headers = [HOST, origin] if origin else [HOST]
     if user is not None:
         headers.append((b"cookie", await sync_to_async(_cookie)(user)))
     path = f"/ws/?lang={lang}" + (f"&chat={chat.pk}" if chat else "")
@@ -534,7 +536,7 @@ async def test_logging_out_closes_that_sessions_tabs_and_no_others(alice):
     browser = Client()
     await act(browser.force_login)(alice)
     cookie = f"sessionid={browser.cookies['sessionid'].value}".encode()
-    same_session = WebsocketCommunicator(application, "/ws/?lang=en", headers=[ORIGIN, (b"cookie", cookie)])
+    same_session = WebsocketCommunicator(application, "/ws/?lang=en", headers=[HOST, ORIGIN, (b"cookie", cookie)])
     assert (await same_session.connect())[0]
     other_session = await open_tab(alice)
     await pushed(same_session), await pushed(other_session)
@@ -569,7 +571,7 @@ async def test_a_new_password_makes_every_tab_reconnect_and_only_this_sessions_g
         return browser, f"sessionid={browser.cookies['sessionid'].value}"
 
     def tab_with(cookie: str) -> WebsocketCommunicator:
-        return WebsocketCommunicator(application, "/ws/?lang=en", headers=[ORIGIN, (b"cookie", cookie.encode())])
+        return WebsocketCommunicator(application, "/ws/?lang=en", headers=[HOST, ORIGIN, (b"cookie", cookie.encode())])
 
     here, here_cookie = await act(logged_in)()
     _elsewhere, elsewhere_cookie = await act(logged_in)()
