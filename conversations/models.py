@@ -196,6 +196,10 @@ class Message(models.Model):
     deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
     # A retried send carries the same client_id and gets the original message back.
     client_id = models.UUIDField(null=True, blank=True, editable=False)
+    # Goes up with every edit and the deletion, in the database (F("version") + 1), so changes
+    # racing on two server processes get distinct, ordered numbers: a tab or script that is
+    # shown version n drops anything older that arrives late.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = MessageQuerySet.as_manager()
 
