@@ -284,23 +284,29 @@ def _own_message(message: Message, by: User) -> None:
 
 
 def edit_message(message: Message, by: User, text: str) -> Message:
-    """The author changes the text; the message is marked edited."""
+    """The author changes the text; the message is marked edited and its version goes up."""
     _own_message(message, by)
     text = clean_text(text)
     if not text and not message.image:
         raise ValidationError(_("A message cannot be empty. Delete it instead."), code="empty")
     with transaction.atomic():
         _membership(message.chat, by)
-        # Locked and read again: a delete that committed since `message` was loaded, or one
-        # racing this edit, must not have its text brought back by this save.
-        if Message.objects.select_for_update().values_list("deleted_at", flat=True).get(pk=message.pk):
+        # Only a message that is not deleted is changed, in the UPDATE itself: a delete that
+        # committed since `message` was loaded, or one racing this edit (PostgreSQL re-checks
+        # the condition once the delete's row lock is released), always wins.
+        edited_at = timezone.now()
+        changed = (
+            Message.objects.filter(pk=message.pk, deleted_at__isnull=True)
+            .exclude(text=text)
+            .update(text=text, edited_at=edited_at, version=F("version") + 1)
+        )
+        # Read back under this transaction's write: the version this edit made, exactly.
+        current = Message.objects.values("text", "edited_at", "deleted_at", "version").get(pk=message.pk)
+        if current["deleted_at"] is not None:
             raise ValidationError(_("This message was deleted."), code="deleted")
-        if text == message.text:
-            return message
-        message.text = text
-        message.edited_at = timezone.now()
-        message.save(update_fields=["text", "edited_at"])
-        _later(broadcast.message_changed, message.pk, "message.edited")
+        message.text, message.edited_at, message.version = current["text"], current["edited_at"], current["version"]
+        if changed:
+            _later(broadcast.message_changed, message.pk, "message.edited", message.version)
     return message
 
 
@@ -309,15 +315,27 @@ def delete_message(message: Message, by: User) -> Message:
     _own_message(message, by)
     with transaction.atomic():
         _membership(message.chat, by)
-        # The same row lock as edit_message takes, so an edit and a delete cannot interleave.
-        Message.objects.select_for_update().values_list("pk", flat=True).get(pk=message.pk)
         files = [field.name for field in (message.image, message.thumbnail) if field]
+        deleted_at = timezone.now()
+        # Conditional like edit_message's UPDATE, so an edit and a delete cannot interleave and
+        # a second delete (another tab, a retry) changes nothing.
+        deleted = Message.objects.filter(pk=message.pk, deleted_at__isnull=True).update(
+            text="",
+            image="",
+            thumbnail="",
+            image_width=None,
+            image_height=None,
+            deleted_at=deleted_at,
+            version=F("version") + 1,
+        )
+        current = Message.objects.values("deleted_at", "version").get(pk=message.pk)
         message.text = ""
         message.image = message.thumbnail = ""
         message.image_width = message.image_height = None
-        message.deleted_at = timezone.now()
-        message.save(update_fields=["text", "image", "thumbnail", "image_width", "image_height", "deleted_at"])
-        _later(broadcast.message_changed, message.pk, "message.deleted")
+        message.deleted_at, message.version = current["deleted_at"], current["version"]
+        if not deleted:
+            return message  # it was deleted already: nothing new to tell
+        _later(broadcast.message_changed, message.pk, "message.deleted", message.version)
         if files:
             storage = message.image.storage
             transaction.on_commit(lambda: [storage.delete(name) for name in files])

@@ -13,7 +13,7 @@ A chat event carries what every member sees alike; the consumer adds what differ
 state it keeps, so a delivery costs no database work:
 
     {"type": "chat.event", "event": "message.created", "chat": 5, "version": 2,
-     "message": {"id": 42, "author": 7, "counts": true, "deleted": false},
+     "message": {"id": 42, "author": 7, "counts": true, "deleted": false, "version": 1},
      "data": {...the API's Message...},
      "html": {"en": {"open": ..., "elsewhere": ..., "list": ..., "preview": {"author": ..., "others": ...},
                      "mine": ...}, "ru": {...}}}
@@ -22,7 +22,9 @@ A tab takes, in its own language, "open" if it shows that chat, "elsewhere" if i
 "list" always, the "preview" for its person, "mine" on its author's tabs, and "typed" where it
 shows someone typing in that chat; a script takes "event", "chat" and "data". `version` is
 the chat's membership version when the event was made: a socket that sees a newer one than
-it knows checks its membership before it listens on.
+it knows checks its membership before it listens on. `message.version` is the message's own:
+it goes up with each edit and the deletion, and a tab or script drops an event older than the
+version it shows.
 """
 
 from __future__ import annotations
@@ -110,6 +112,8 @@ def _facts(message: Message) -> dict[str, Any]:
         "author": message.author_id,
         "counts": message.kind == Message.Kind.TEXT,
         "deleted": message.is_deleted,
+        # The version of what the event shows: a socket drops an older one that arrives late.
+        "version": message.version,
     }
 
 
@@ -151,12 +155,23 @@ def message_created(message: Message) -> None:
     _to_chat(chat, "message.created", data=data, html=_by_language(**parts), message=_facts(message))
 
 
-def message_changed(message_id: int, name: str) -> None:
-    """An edit or a deletion: the message in place; the list's preview if it was the last message."""
+def message_changed(message_id: int, name: str, version: int | None = None) -> None:
+    """An edit or a deletion: the message in place; the list's preview if it was the last message.
+
+    The message is read again here, so the event shows it as it is now, with the version of
+    that state (never the one the action made: text and version come from the same row). An
+    edit whose message has changed again since (`version`: the one the edit made) is not told
+    at all: the later change's own event shows it, and an edit's event read after a delete
+    would only repeat the deletion under the wrong name. What is read before a later change
+    and published after it (another process was quicker) carries the older version, which
+    the tabs (static/js/flowchat.js) and scripts (consumers.ApiSocket) drop.
+    """
     loaded = _message(message_id)
     if not loaded:
         return
     message, chat = loaded
+    if version is not None and message.version > version:
+        return
     receipts = ReadPositions.of(chat.pk)
     parts: dict[str, Any] = {"open": rendering.changed_message(message, chat, receipts)}
     if chat.last_message_id == message.pk:

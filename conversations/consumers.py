@@ -65,6 +65,9 @@ TYPING_SHOWN = 8.0
 CATCH_UP_LIMIT = 500
 MAX_ID_DIGITS = 18
 CHAT_EVENTS_WITH_DATA = ("chat.created", "chat.updated")
+# A socket remembers the version it last sent of this many messages (the most recently heard of).
+VERSIONS_KEPT = 4096
+MESSAGE_EVENTS = ("message.created", "message.edited", "message.deleted")
 
 
 def in_a_thread(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
@@ -117,6 +120,44 @@ def load_chats(user: User, chat_id: int | None = None) -> dict[int, ChatState]:
 
 def chat_ids(user: User) -> list[int]:
     return list(Membership.objects.filter(user=user).values_list("chat_id", flat=True))
+
+
+class SentVersions:
+    """The highest version of each message a socket has sent, for the last `kept` messages.
+
+    An edit read on one server process before a delete committed on another can be published
+    after the delete's event (conversations.broadcast.message_changed): it carries the older
+    version, and is not sent. A message forgotten here (thousands of others since) is sent as
+    it comes, as before versions were kept.
+    """
+
+    __slots__ = ("kept", "versions")
+
+    def __init__(self, kept: int = VERSIONS_KEPT) -> None:
+        self.kept = kept
+        self.versions: dict[int, int] = {}  # in the order last heard of: the first is forgotten first
+
+    def is_stale(self, event: dict[str, Any]) -> bool:
+        """True for an edit or a deletion older than what was sent; otherwise remember this one."""
+        if event["event"] not in MESSAGE_EVENTS:
+            return False
+        facts = event["message"]
+        message_id, version = facts["id"], facts["version"]
+        known = self.versions.pop(message_id, None)
+        if known is not None and version < known and event["event"] != "message.created":
+            self.versions[message_id] = known
+            return True
+        self.versions[message_id] = max(version, known or 0)
+        if len(self.versions) > self.kept:
+            del self.versions[next(iter(self.versions))]
+        return False
+
+
+def sent_versions(socket: PersonSocket) -> SentVersions:
+    """The socket's SentVersions, made when it forwards its first event."""
+    if (versions := getattr(socket, "_sent_versions", None)) is None:
+        versions = socket._sent_versions = SentVersions()
+    return versions
 
 
 class PersonSocket(AsyncWebsocketConsumer):
@@ -393,6 +434,8 @@ class BrowserSocket(PersonSocket):
             await self.close(code=UNAUTHORIZED)
 
     async def forward(self, event: dict[str, Any], state: ChatState | None, *, badge: bool) -> None:
+        if sent_versions(self).is_stale(event):
+            return  # the page drops it too (flowchat.js); no need to send it
         html, name, me = event["html"].get(self.language, {}), event["event"], self.user.pk
         here = event["chat"] is not None and event["chat"] == self.open_chat
         pieces = [html.get("any", "")]
@@ -475,6 +518,8 @@ class ApiSocket(PersonSocket):
 
     async def forward(self, event: dict[str, Any], state: ChatState | None, *, badge: bool) -> None:
         if event["event"] == "typing" and event["person"] == self.user.pk:
+            return
+        if sent_versions(self).is_stale(event):
             return
         data = event["data"]
         if event["event"] in CHAT_EVENTS_WITH_DATA and state is not None:

@@ -12,6 +12,8 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -196,6 +198,10 @@ class Message(models.Model):
     deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
     # A retried send carries the same client_id and gets the original message back.
     client_id = models.UUIDField(null=True, blank=True, editable=False)
+    # Goes up with every edit and the deletion, in the database (F("version") + 1), so changes
+    # racing on two server processes get distinct, ordered numbers: a tab or script that is
+    # shown version n drops anything older that arrives late.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = MessageQuerySet.as_manager()
 
@@ -221,8 +227,8 @@ class Message(models.Model):
     def is_system(self) -> bool:
         return self.kind != self.Kind.TEXT
 
-    def system_text(self) -> str:
-        """A system line in the reader's language ("Alice added Bob"); needs author and subject loaded."""
+    def _system_sentence(self) -> tuple[str, dict[str, str]]:
+        """The sentence of a system line in the reader's language, and the names that go in it."""
         names = {
             "actor": self.author.display_name if self.author else gettext("Someone"),
             "subject": self.subject.display_name if self.subject else gettext("someone"),
@@ -237,7 +243,19 @@ class Message(models.Model):
             self.Kind.PHOTO: gettext("%(actor)s changed the group photo"),
             self.Kind.OWNER: gettext("%(subject)s is now the owner"),
         }
-        return templates.get(self.kind, self.text) % names
+        return templates.get(self.kind, self.text), names
+
+    def system_text(self) -> str:
+        """A system line in the reader's language ("Alice added Bob"); needs author and subject loaded."""
+        sentence, names = self._system_sentence()
+        return sentence % names
+
+    def system_html(self) -> SafeString:
+        """The system line for a page: each name and title in <bdi>, so that a right-to-left
+        override in one (U+202E) cannot reorder the sentence around it."""
+        sentence, names = self._system_sentence()
+        isolated = {key: format_html("<bdi>{}</bdi>", value) for key, value in names.items()}
+        return mark_safe(escape(sentence) % isolated)  # noqa: S308 - the sentence escaped, the names escaped
 
     def preview(self) -> str:
         """What the chat list shows for this message."""

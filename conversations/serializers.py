@@ -16,7 +16,7 @@ from .receipts import ReadPositions
 
 
 def message_to_dict(message: Message, positions: ReadPositions) -> dict[str, Any]:
-    """The contract's Message, plus kind, system_text, thumbnail and deleted_at; needs author and subject loaded."""
+    """The contract's Message, plus kind, system_text, thumbnail, deleted_at and version (needs author, subject)."""
     return {
         "id": message.pk,
         "author": user_summary(message.author) if message.author else None,
@@ -30,6 +30,7 @@ def message_to_dict(message: Message, positions: ReadPositions) -> dict[str, Any
         "is_read": positions.is_read(message),
         "kind": message.kind,
         "system_text": message.system_text() if message.is_system else None,
+        "version": message.version,
     }
 
 

@@ -496,6 +496,7 @@ SCHEMAS |= {
             "is_read",
             "kind",
             "system_text",
+            "version",
         ],
         "additionalProperties": False,
         "properties": {
@@ -530,6 +531,13 @@ SCHEMAS |= {
             "system_text": {
                 "type": ["string", "null"],
                 "description": "A system line in the caller's language (“Alice added Bob”); null for `text`.",
+            },
+            "version": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "1 when sent; goes up by one with each edit and with the deletion. Of two copies "
+                "of a message, the one with the higher version is the newer; the event stream drops an edit or "
+                "deletion older than one it has already sent.",
             },
         },
     },

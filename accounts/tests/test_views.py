@@ -53,8 +53,8 @@ def test_profile_shows_names_username_and_bio(client, alice, bob):
 
     page = client.get("/people/alice/").content.decode()
 
-    assert "<h1>Alice Archer</h1>" in page
-    assert "@alice" in page
+    assert "<h1><bdi>Alice Archer</bdi></h1>" in page
+    assert "@<bdi>alice</bdi>" in page
     assert "Archery and tea.<br>Lots of tea." in page
     assert "Edit profile" not in page
 
@@ -185,7 +185,7 @@ def test_a_refused_save_does_not_show_the_unsaved_name_in_the_header(client, ali
     response = client.post(SETTINGS_URL, {"first_name": "Mallory", "last_name": "Archer", "bio": "x" * 501})
 
     page = response.content.decode()
-    menu_name = re.search(r'<span class="menu-name">([^<]*)</span>', page).group(1)
+    menu_name = re.search(r'<span class="menu-name"><bdi>([^<]*)</bdi></span>', page).group(1)
     assert menu_name == "Alice Archer"
     # The form itself keeps what was typed so it can be corrected.
     assert 'value="Mallory"' in page
@@ -451,7 +451,7 @@ def test_signup_with_username_and_password_creates_the_person_and_logs_in(client
     dave = User.objects.get(username="dave")
     assert dave.email == ""
     assert client.session["_auth_user_id"] == str(dave.pk)
-    assert "Welcome, dave" in client.get("/").content.decode()
+    assert "Welcome, <bdi>dave</bdi>" in client.get("/").content.decode()
 
 
 def test_signup_with_a_username_differing_only_in_case_is_refused(client, alice):

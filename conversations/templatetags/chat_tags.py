@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -40,12 +41,20 @@ def other_for(chat: Chat, viewer: User) -> User | None:
 
 @register.filter
 def preview_for(message: Message | None, viewer: User | None) -> str:
-    """The chat list's line for the last message; "You: ..." when it is the viewer's own (no viewer: nobody's)."""
+    """The chat list's line for the last message; "You: ..." when it is the viewer's own (no viewer: nobody's).
+
+    What people wrote, and the names in a system line, are in <bdi>: a right-to-left override
+    in them cannot reorder the line around them.
+    """
     if message is None:
         return _("No messages yet")
-    preview = message.preview()
-    if viewer is not None and message.author_id == viewer.pk and not message.is_system and not message.is_deleted:
-        return _("You: %(message)s") % {"message": preview}
+    if message.is_system:
+        return message.system_html()
+    if message.is_deleted or not message.text:
+        return message.preview()  # our words, not theirs
+    preview = format_html("<bdi>{}</bdi>", message.preview())
+    if viewer is not None and message.author_id == viewer.pk:
+        return mark_safe(escape(_("You: %(message)s")) % {"message": preview})  # noqa: S308 - both escaped
     return preview
 
 

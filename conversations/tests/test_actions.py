@@ -11,7 +11,7 @@ from django.db import connection
 
 from conftest import make_person
 from conversations import actions
-from conversations.models import Chat, Membership
+from conversations.models import Chat, Membership, Message
 
 
 def lines(chat: Chat) -> list[str]:
@@ -149,6 +149,94 @@ def test_a_deleted_message_leaves_a_line_and_cannot_be_edited(alice, chat):
     assert message.preview() == "Message deleted"
     with pytest.raises(ValidationError):
         actions.edit_message(message, alice, "back")
+
+
+def test_each_edit_and_the_deletion_raise_the_version(alice, chat):
+    message, _ = actions.send_message(chat, alice, "one")
+    versions = [message.version]
+    for text in ("two", "three"):
+        versions.append(actions.edit_message(message, alice, text).version)
+    versions.append(actions.delete_message(message, alice).version)
+
+    assert versions == [1, 2, 3, 4]
+    message.refresh_from_db()
+    assert message.version == 4
+
+
+def test_an_edit_that_changes_nothing_keeps_the_version(alice, chat):
+    message, _ = actions.send_message(chat, alice, "same")
+    actions.edit_message(message, alice, "  same ")
+
+    message.refresh_from_db()
+    assert (message.version, message.edited_at) == (1, None)
+
+
+def test_an_edit_of_a_copy_loaded_before_the_delete_is_refused(alice, chat):
+    message, _ = actions.send_message(chat, alice, "secret")
+    loaded_earlier = Message.objects.get(pk=message.pk)  # another request read it before the delete
+    actions.delete_message(message, alice)
+
+    with pytest.raises(ValidationError, match="deleted"):
+        actions.edit_message(loaded_earlier, alice, "secret again")
+
+    message.refresh_from_db()
+    assert (message.text, message.is_deleted, message.version) == ("", True, 2)
+
+
+def test_a_second_delete_changes_nothing(alice, chat):
+    message, _ = actions.send_message(chat, alice, "twice")
+    loaded_earlier = Message.objects.get(pk=message.pk)
+    actions.delete_message(message, alice)
+
+    again = actions.delete_message(loaded_earlier, alice)
+
+    assert (again.is_deleted, again.version) == (True, 2)
+    message.refresh_from_db()
+    assert message.version == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_edits_racing_a_delete_get_distinct_ordered_versions_and_the_delete_wins():
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serialises writers; the race needs PostgreSQL's concurrent transactions")
+    alice, bob = make_person("alice"), make_person("bob")
+    chat = actions.get_or_create_direct_chat(alice, bob)[0]
+    message = actions.send_message(chat, alice, "draft")[0]
+    barrier = threading.Barrier(9)
+    edits: list[int] = []
+    refused: list[int] = []
+    deleted: list[int] = []
+
+    def edit(n: int) -> None:
+        copy = Message.objects.get(pk=message.pk)  # each request loads the message itself
+        barrier.wait()
+        try:
+            edits.append(actions.edit_message(copy, alice, f"draft {n}").version)
+        except ValidationError:
+            refused.append(n)
+        finally:
+            connection.close()
+
+    def delete() -> None:
+        copy = Message.objects.get(pk=message.pk)
+        barrier.wait()
+        try:
+            deleted.append(actions.delete_message(copy, alice).version)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=edit, args=(n,)) for n in range(8)] + [threading.Thread(target=delete)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    message.refresh_from_db()
+    assert (message.text, message.is_deleted) == ("", True)
+    assert len(edits) + len(refused) == 8
+    # Every change its own number, the delete's the last: nothing after it.
+    assert sorted(edits + deleted) == list(range(2, 2 + len(edits) + 1))
+    assert deleted == [message.version] and all(version < message.version for version in edits)
 
 
 # Reading ----------------------------------------------------------------------------

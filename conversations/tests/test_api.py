@@ -341,6 +341,7 @@ def test_the_history_shows_every_contract_field_oldest_first(api, alice, bob, ch
             "is_read": True,  # bob's own message moved his read position past it
             "kind": "text",
             "system_text": None,
+            "version": 1,
         },
         {
             "id": second.pk,
@@ -355,6 +356,7 @@ def test_the_history_shows_every_contract_field_oldest_first(api, alice, bob, ch
             "is_read": False,
             "kind": "text",
             "system_text": None,
+            "version": 1,
         },
     ]
     assert not response.has_header("Link")
@@ -659,6 +661,7 @@ def test_sending_answers_201_with_the_message(api, alice, bob, chat, as_alice):
         "is_read": False,
         "kind": "text",
         "system_text": None,
+        "version": 1,
     }
     bobs_view = api.get(f"/api/chats/{chat.pk}/", **auth(bob)).json()
     assert (bobs_view["last_message"], bobs_view["unread_count"]) == ("Hello, Bob!", 1)

@@ -158,7 +158,7 @@ async def test_only_the_authors_tabs_get_edit_and_delete(alice, bob, chat):
     bobs = await pushed(bob_tab)
     assert f'<div hx-swap-oob="beforeend:#message-{message.pk}">' in bobs
     assert f'href="/chats/{chat.pk}/messages/{message.pk}/edit/"' in bobs
-    assert "You: Rope at 9?" in bobs
+    assert "You: <bdi>Rope at 9?</bdi>" in bobs
     alices = await pushed(alice_tab)
     assert f'id="message-{message.pk}"' in alices and "/edit/" not in alices and "You:" not in alices
     await alice_tab.disconnect()
@@ -247,7 +247,7 @@ async def test_a_new_direct_chat_and_a_new_group_appear_in_the_list(alice, bob, 
     group = await act(actions.create_group)(alice, "Climbing", [bob])
     html = await pushed(bob_tab)
     assert f'<li id="chat-{group.pk}"' in html
-    assert "Alice Archer added you to this group" in html
+    assert "<bdi>Alice Archer</bdi> added you to this group" in html
     await bob_tab.disconnect()
 
 
@@ -334,7 +334,7 @@ async def test_typing_reaches_the_other_members_only(alice, bob, carol, chat):
     html = await pushed(bob_tab)
     assert '<div hx-swap-oob="innerHTML:#typing">' in html
     assert f'<div hx-swap-oob="innerHTML:#chat-{chat.pk}-typing">' in html
-    assert '<span class="typing-note">Alice Archer is typing…</span>' in html
+    assert '<span class="typing-note"><bdi>Alice Archer</bdi> is typing…</span>' in html
     assert await alice_tab.receive_nothing(timeout=0.3)
     await alice_tab.disconnect()
     await bob_tab.disconnect()
@@ -599,7 +599,7 @@ async def test_a_message_in_another_chat_leaves_the_open_chats_typing_note_alone
     alice_tab = await open_tab(alice, chat)
     await pushed(bob_in_group), await pushed(alice_tab)
     await alice_tab.send_json_to({"type": "typing", "chat": chat.pk})
-    assert "Alice Archer is typing…" in await pushed(bob_in_group)  # in the direct chat's row
+    assert "<bdi>Alice Archer</bdi> is typing…" in await pushed(bob_in_group)  # in the direct chat's row
 
     await act(actions.send_message)(chat, alice, "Are you there?")
 
@@ -614,7 +614,7 @@ async def test_a_message_ends_a_typing_note_only_where_one_was_shown(alice, bob,
     alice_tab, bob_tab = await open_tab(alice, chat), await open_tab(bob, chat)
     await pushed(alice_tab), await pushed(bob_tab)
     await alice_tab.send_json_to({"type": "typing", "chat": chat.pk})
-    assert "Alice Archer is typing…" in await pushed(bob_tab)
+    assert "<bdi>Alice Archer</bdi> is typing…" in await pushed(bob_tab)
 
     await act(actions.send_message)(chat, alice, "Here I am")
     assert '<div hx-swap-oob="innerHTML:#typing"></div>' in await pushed(bob_tab)

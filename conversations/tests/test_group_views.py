@@ -39,7 +39,7 @@ def notices(response) -> list[str]:
 
 
 def found_usernames(response) -> list[str]:
-    return re.findall(r'<span class="muted">@([^<]+)</span>', page_of(response))
+    return re.findall(r'<span class="muted">@<bdi>([^<]+)</bdi></span>', page_of(response))
 
 
 def lines(chat: Chat) -> list[str]:
@@ -127,7 +127,7 @@ def test_a_search_without_results_says_so(as_alice, bob):
     response = as_alice.get(PEOPLE_URL, {"q": "nobody"})
 
     assert found_usernames(response) == []
-    assert "No one matches “nobody”." in page_of(response)
+    assert "No one matches “<bdi>nobody</bdi>”." in page_of(response)
 
 
 def test_each_result_links_to_the_profile_and_has_a_message_button(as_alice, bob):
@@ -374,14 +374,14 @@ def test_the_search_keeps_the_title_and_the_picks(as_alice, alice, bob, carol):
     assert f'value="{bob.pk}" id="member-{bob.pk}" checked' in picked
     assert f'id="member-{alice.pk}"' not in page  # yourself: always a member, never a pick
     assert f'value="{carol.pk}" id="member-{carol.pk}">' in found
-    assert "2 people match “car”" in found
+    assert "2 people match “<bdi>car</bdi>”" in found
 
 
 def test_people_already_picked_are_not_found_again(as_alice, bob):
     page = page_of(as_alice.get(NEW_GROUP_URL, {"members": [bob.pk], "q": "bob"}))
 
     assert page.count(f'id="member-{bob.pk}"') == 1
-    assert "No one else matches “bob”." in page
+    assert "No one else matches “<bdi>bob</bdi>”." in page
 
 
 def test_htmx_search_answers_with_candidates_and_the_picked_list_out_of_band(as_alice, bob, carol):
@@ -442,14 +442,14 @@ def test_the_create_button_carries_a_working_csrf_token(alice, bob):
 def test_the_owner_sees_members_with_roles_and_remove_buttons(as_alice, alice, bob, group):
     page = page_of(as_alice.get(settings_url(group)))
 
-    assert "<h1>Climbing</h1>" in page
+    assert "<h1><bdi>Climbing</bdi></h1>" in page
     assert "2 members" in page
     members = page[page.index('id="members"') :]
     assert members.index("Alice Archer") < members.index("Bob Baker")
     assert '<span class="role-badge">Owner</span>' in members
     assert f'action="/chats/{group.pk}/members/{bob.pk}/remove/"' in page
     assert f"/members/{alice.pk}/remove/" not in page  # leaving is a button of its own
-    assert 'hx-confirm="Remove Bob Baker from the group?"' in page
+    assert 'hx-confirm="Remove \u2068Bob Baker\u2069 from the group?"' in page
     assert f'action="/chats/{group.pk}/rename/"' in page
     assert f'action="/chats/{group.pk}/photo/"' in page
     assert f'action="/chats/{group.pk}/leave/"' in page
@@ -602,7 +602,7 @@ def test_the_settings_search_finds_people_outside_the_group(as_alice, group, car
 
 
 def found_usernames_in(html: str) -> list[str]:
-    return re.findall(r'<span class="muted">@([^<]+)</span>', html)
+    return re.findall(r'<span class="muted">@<bdi>([^<]+)</bdi></span>', html)
 
 
 def test_htmx_settings_search_answers_with_the_candidates_only(as_alice, group, carol):
@@ -643,7 +643,7 @@ def test_htmx_add_swaps_the_member_list_with_the_notice(as_alice, group, carol):
     assert page.lstrip().startswith('<section class="card" id="members"')
     assert "3 members" in page
     assert "Carol Cole is added to the group." in page
-    assert "No one outside the group matches “carol”." in page
+    assert "No one outside the group matches “<bdi>carol</bdi>”." in page
 
 
 def test_the_owner_removes_a_member(as_alice, group, bob):
@@ -700,7 +700,7 @@ def test_without_javascript_removing_asks_first(as_alice, group, bob):
 
     page = page_of(response)
     assert response.status_code == 200
-    assert "Remove Bob Baker from “Climbing”?" in page
+    assert "Remove <bdi>Bob Baker</bdi> from “<bdi>Climbing</bdi>”?" in page
     assert f'<form method="post" action="/chats/{group.pk}/members/{bob.pk}/remove/"' in page
     assert group.memberships.filter(user=bob).exists()
 
@@ -721,7 +721,7 @@ def test_asking_to_remove_yourself_leads_to_leaving(as_alice, alice, group):
 def test_without_javascript_leaving_asks_first(as_bob, group, bob):
     page = page_of(as_bob.get(reverse("leave_chat", args=[group.pk])))
 
-    assert "Leave “Climbing”?" in page
+    assert "Leave “<bdi>Climbing</bdi>”?" in page
     assert "A member can add you back." in page
     assert group.memberships.filter(user=bob).exists()
 

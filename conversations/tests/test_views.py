@@ -86,7 +86,7 @@ def ids(html: str, prefix: str = "message-") -> list[int]:
 
 
 def texts(html: str) -> list[str]:
-    return re.findall(r'<p class="message-text[^"]*">(.*?)</p>', html, flags=re.S)
+    return re.findall(r'<p class="message-text[^"]*"(?: dir="auto")?>(.*?)</p>', html, flags=re.S)
 
 
 class Elements(HTMLParser):
@@ -170,8 +170,9 @@ def test_the_chat_list_previews_pictures_deletions_system_lines_and_my_own_messa
 
     assert re.search(r'class="chat-preview" id="chat-\d+-preview">\s*Photo\s*<', html)
     assert re.search(r'class="chat-preview is-quiet" id="chat-\d+-preview">\s*Message deleted\s*<', html)
-    assert re.search(r'class="chat-preview is-quiet" id="chat-\d+-preview">\s*Fred added Alice Archer\s*<', html)
-    assert re.search(r'class="chat-preview" id="chat-\d+-preview">\s*You: See you there\s*<', html)
+    system_line = r"\s*<bdi>Fred</bdi> added <bdi>Alice Archer</bdi>\s*<"
+    assert re.search(r'class="chat-preview is-quiet" id="chat-\d+-preview">' + system_line, html)
+    assert re.search(r'class="chat-preview" id="chat-\d+-preview">\s*You: <bdi>See you there</bdi>\s*<', html)
 
 
 def test_the_chat_list_has_a_new_group_link_and_a_people_search(as_alice):
@@ -188,7 +189,7 @@ def test_a_new_person_sees_an_empty_list_and_a_welcome(as_alice):
     html = page(as_alice.get(reverse("home")))
 
     assert "No chats yet." in html
-    assert "Welcome, Alice Archer" in html
+    assert "Welcome, <bdi>Alice Archer</bdi>" in html
 
 
 def test_the_chat_list_takes_the_same_number_of_queries_for_1_chat_and_for_50(as_alice, alice):
@@ -235,7 +236,7 @@ def test_the_chat_page_shows_the_messages_oldest_first_with_author_time_and_mark
     messages = element(html, "messages")
     assert messages["role"] == "log" and messages["aria-live"] == "polite"
     assert messages["data-viewer"] == str(alice.pk)
-    assert '<h1><a href="/people/bob/">Bob Baker</a></h1>' in html
+    assert '<h1><a href="/people/bob/"><bdi>Bob Baker</bdi></a></h1>' in html
     assert 'id="bottom"' in html
 
 
@@ -281,11 +282,11 @@ def test_a_direct_chat_header_says_when_the_other_person_was_last_seen(as_alice,
 def test_a_group_header_counts_the_members_and_links_to_the_group_settings(as_alice, alice, group):
     html = page(as_alice.get(chat_url(group)))
 
-    assert "<h1>Climbing</h1>" in html
+    assert "<h1><bdi>Climbing</bdi></h1>" in html
     assert "2 members" in html
     assert f'href="{reverse("group_settings", args=[group.pk])}"' in html
     assert "is-direct" not in element(html, "messages")["class"]
-    assert "<p>Alice Archer created the group <time" in html
+    assert "<p><bdi>Alice Archer</bdi> created the group <time" in html
     assert "message-system" in html
 
 
@@ -369,7 +370,7 @@ def test_a_picture_shows_as_a_thumbnail_linking_to_the_full_picture(as_alice, al
 
     assert f'<a class="picture" href="{message.image.url}">' in html
     assert f'src="{message.thumbnail.url}" width="64" height="48"' in html
-    assert 'alt="Picture from Bob Baker"' in html
+    assert 'alt="Picture from \u2068Bob Baker\u2069"' in html
 
 
 # History: keyset pages --------------------------------------------------------------------------------
@@ -513,7 +514,7 @@ def test_sending_with_htmx_answers_the_message_a_fresh_composer_and_the_chat_row
     assert ids(html) == [message.pk]
     assert f'id="day-{message.pk}"' in html  # the first message of the day brings its date line
     assert '<div hx-swap-oob="afterbegin:#chats">' in html
-    assert re.search(r'class="chat-preview" id="chat-\d+-preview">\s*You: Hello Bob\s*<', html)
+    assert re.search(r'class="chat-preview" id="chat-\d+-preview">\s*You: <bdi>Hello Bob</bdi>\s*<', html)
 
 
 def test_the_second_message_of_a_day_comes_without_a_date_line(as_alice, alice, chat):

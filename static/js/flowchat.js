@@ -138,6 +138,33 @@ document.addEventListener("htmx:afterSwap", (event) => {
   }
 });
 
+// Pushes can arrive out of order (an edit read on one server process before a delete
+// committed on another is published after it): every message carries its version
+// (data-version, raised by each edit and the deletion), and a copy older than the one on the
+// page is dropped. A deleted message never comes back, whatever the copy says.
+function isStale(incoming, existing) {
+  if (!existing.classList.contains("message") || !incoming.classList.contains("message")) return false;
+  if (existing.classList.contains("message-deleted") && !incoming.classList.contains("message-deleted")) return true;
+  const shown = Number(existing.dataset.version);
+  const arriving = Number(incoming.dataset.version);
+  return shown > 0 && arriving > 0 && arriving < shown;
+}
+
+document.addEventListener("htmx:oobBeforeSwap", (event) => {
+  const { fragment, target } = event.detail;
+  if (!fragment || !target.matches("#messages > .message")) return;
+  const incoming = fragment instanceof DocumentFragment ? fragment.firstElementChild : null;
+  if (incoming && incoming.id === target.id) {
+    // The message in place (hx-swap-oob="true"): only by a copy at least as new.
+    if (isStale(incoming, target)) event.detail.shouldSwap = false;
+  } else if (fragment.querySelector(".message-menu")) {
+    // Edit and Delete for the author (beforeend:#message-N): once, and never on a deleted message.
+    if (target.classList.contains("message-deleted") || target.querySelector(".message-menu")) {
+      event.detail.shouldSwap = false;
+    }
+  }
+});
+
 // A message or chat row that is already on the page is replaced, never shown twice: the
 // answer to my own send and the socket may both deliver it. A message keeps its place; a
 // chat row moves to where the new one goes (the top of the list). A pushed row marked
@@ -157,6 +184,8 @@ document.addEventListener("htmx:oobBeforeSwap", (event) => {
     if (!existing) continue;
     if (existing.closest("#chats")) {
       existing.remove();
+    } else if (isStale(incoming, existing)) {
+      incoming.remove();
     } else {
       existing.replaceWith(incoming);
       htmx.process(incoming);
