@@ -19,6 +19,9 @@ from .api import ApiRequest, api_view, json_response
 from .socket_events import EVENT_SCHEMAS, WEBSOCKET
 
 Schema = dict[str, Any]
+# Text fields refuse NUL (PostgreSQL cannot store it); a title is also more than spaces.
+NO_NUL = "^[^\\x00]*$"
+NOT_BLANK = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
 
 
 def ref(name: str) -> Schema:
@@ -217,9 +220,9 @@ SCHEMAS |= {
         "as `is_staff`.",
         "additionalProperties": False,
         "properties": {
-            "first_name": {"type": "string", "maxLength": 150},
-            "last_name": {"type": "string", "maxLength": 150},
-            "bio": {"type": "string", "maxLength": 500},
+            "first_name": {"type": "string", "maxLength": 150, "pattern": NO_NUL},
+            "last_name": {"type": "string", "maxLength": 150, "pattern": NO_NUL},
+            "bio": {"type": "string", "maxLength": 500, "pattern": NO_NUL},
             "avatar": {
                 "type": ["null", "string"],
                 "description": "null removes the avatar (back to initials); the current avatar URL keeps it.",
@@ -233,11 +236,13 @@ SCHEMAS |= {
     "ProfileChangesUpload": {
         "type": "object",
         "description": "The same fields as ProfileChanges, with a new avatar picture.",
+        # A multipart body with no part in it cannot be told from a broken one (accounts.api.update).
+        "minProperties": 1,
         "additionalProperties": False,
         "properties": {
-            "first_name": {"type": "string", "maxLength": 150},
-            "last_name": {"type": "string", "maxLength": 150},
-            "bio": {"type": "string", "maxLength": 500},
+            "first_name": {"type": "string", "maxLength": 150, "pattern": NO_NUL},
+            "last_name": {"type": "string", "maxLength": 150, "pattern": NO_NUL},
+            "bio": {"type": "string", "maxLength": 500, "pattern": NO_NUL},
             "avatar": {
                 "type": "string",
                 "contentMediaType": "application/octet-stream",
@@ -567,7 +572,7 @@ SCHEMAS |= {
         "required": ["title"],
         "additionalProperties": False,
         "properties": {
-            "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX_LENGTH},
+            "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX_LENGTH, "pattern": NOT_BLANK},
             "members": {
                 "type": "array",
                 "items": ID_VALUE,
@@ -579,18 +584,20 @@ SCHEMAS |= {
     "ChatChanges": {
         "type": "object",
         "description": "Groups only. Send either or both; a member may change them.",
+        "minProperties": 1,  # nothing to change is a 400
         "additionalProperties": False,
         "properties": {
-            "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX_LENGTH},
+            "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX_LENGTH, "pattern": NOT_BLANK},
             "photo": {"type": "null", "description": "null removes the photo (back to initials)."},
         },
     },
     "ChatChangesUpload": {
         "type": "object",
         "description": "The same as ChatChanges, with a new photo.",
+        "minProperties": 1,
         "additionalProperties": False,
         "properties": {
-            "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX_LENGTH},
+            "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX_LENGTH, "pattern": NOT_BLANK},
             "photo": {
                 **UPLOAD,
                 "description": "A JPEG, PNG, GIF or WebP picture within the upload limits; it is cropped to a "
