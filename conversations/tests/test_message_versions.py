@@ -26,6 +26,7 @@ from flowchat.asgi import application
 from flowchat.testing import check_event, token_for
 
 ORIGIN = (b"origin", b"http://localhost:8000")
+HOST = (b"host", b"localhost:8000")
 act = sync_to_async
 
 
@@ -135,7 +136,7 @@ async def test_a_script_is_not_sent_an_edit_older_than_the_delete_it_was_sent(al
 @pytest.mark.usefixtures("_clean_layer")
 async def test_a_tab_is_not_sent_an_edit_older_than_the_delete_it_was_sent(alice, bob, chat):
     message, _ = await act(actions.send_message)(chat, alice, "the secret")
-    headers = [ORIGIN, (b"cookie", await act(_cookie)(bob))]
+    headers = [HOST, ORIGIN, (b"cookie", await act(_cookie)(bob))]
     bob_tab = WebsocketCommunicator(application, f"/ws/?lang=en&chat={chat.pk}", headers=headers)
     assert (await bob_tab.connect())[0]
     await _waiting(bob_tab)
