@@ -115,9 +115,14 @@ def initials(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@cache_control(max_age=31_536_000, immutable=True)
+@cache_control(private=True, max_age=31_536_000, immutable=True)
 def avatar_file(request: HttpRequest, name: str) -> FileResponse:
-    # Names are random and never reused, so the file may be cached for good.
+    """A stored avatar, for people signed in (as initials are): a link that got out shows nobody's face.
+
+    Names are random and never reused, so the file may be cached for good, privately.
+    """
+    if not request.user.is_authenticated and authenticate_token(request) is None:
+        raise Http404("No such picture.")
     path = f"avatars/{name}"
     if "/" in name or name.startswith(".") or not default_storage.exists(path):
         raise Http404

@@ -53,7 +53,18 @@ MAX_ID = 2**63 - 1
 MAX_CURSOR = 999_999_999_999
 ID_DIGITS = re.compile(r"[0-9]{1,19}")
 # What a client may see but never set on a message.
-MESSAGE_READ_ONLY = ("id", "author", "image", "thumbnail", "created_at", "edited_at", "deleted_at", "is_read", "kind")
+MESSAGE_READ_ONLY = (
+    "id",
+    "author",
+    "image",
+    "thumbnail",
+    "created_at",
+    "edited_at",
+    "deleted_at",
+    "is_read",
+    "kind",
+    "version",
+)
 
 
 # Answers --------------------------------------------------------------------------------

@@ -149,6 +149,11 @@ def text_param(request: HttpRequest, name: str, *, max_length: int = 200) -> str
     return value
 
 
+def _client_address(_group: str, request: HttpRequest) -> str:
+    # A server on a unix socket, or a test's ASGI scope, may give no address: they share one counter.
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
 def limit_rate(request: HttpRequest, scope: str, **keys: str) -> None:
     """Count one attempt against `settings.API_RATE_LIMITS[scope]` per client IP and per each of `keys`.
 
@@ -156,7 +161,7 @@ def limit_rate(request: HttpRequest, scope: str, **keys: str) -> None:
     live in the default cache, shared by every process when it is Redis.
     """
     rate = settings.API_RATE_LIMITS[scope]
-    counters: dict[str, Any] = {"ip": "ip"}
+    counters: dict[str, Any] = {"ip": _client_address}
     for name, value in keys.items():
         counters[name] = lambda _group, _request, value=value: value
     retry_after = 0

@@ -992,5 +992,13 @@ def test_logins_for_one_username_are_limited_across_addresses_in_any_case(api, a
     assert login_as(api, "bob", ip="10.0.2.1").status_code == 200
 
 
+def test_a_request_without_a_client_address_is_counted_not_a_500(api, alice):
+    # A server on a unix socket gives no client address.
+    body = {"username": "alice", "password": PASSWORD}
+    response = api.post("/api/login/", body, content_type="application/json", REMOTE_ADDR=None)
+
+    assert response.status_code == 200
+
+
 def test_the_default_limits_leave_room_for_normal_use(api, alice):
     assert all(login_as(api, "alice").status_code == 200 for _ in range(5))

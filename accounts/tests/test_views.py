@@ -408,8 +408,9 @@ def test_a_script_with_a_token_gets_the_avatar_url_it_was_given(client, alice, b
 # Stored avatar files -------------------------------------------------------------------------
 
 
-def test_avatar_file_is_served_with_nosniff(client, alice):
+def test_avatar_file_is_served_with_nosniff(client, alice, bob):
     alice.avatar.save("x.webp", ContentFile(b"RIFF\x00\x00\x00\x00WEBPVP8 "), save=True)
+    client.force_login(bob)
 
     response = client.get(alice.avatar.url)
 
@@ -417,6 +418,16 @@ def test_avatar_file_is_served_with_nosniff(client, alice):
     assert response["Content-Type"] == "image/webp"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert b"".join(response.streaming_content).startswith(b"RIFF")
+
+
+def test_a_stored_avatar_is_for_people_signed_in(client, alice):
+    alice.avatar.save("x.webp", ContentFile(b"RIFF\x00\x00\x00\x00WEBPVP8 "), save=True)
+
+    assert client.get(alice.avatar.url).status_code == 404
+    client.force_login(alice)
+    response = client.get(alice.avatar.url)
+    assert response.status_code == 200
+    assert "private" in response["Cache-Control"].split(", ")
 
 
 @pytest.mark.parametrize(
@@ -430,7 +441,8 @@ def test_avatar_file_is_served_with_nosniff(client, alice):
         "/media/secret.txt",
     ],
 )
-def test_avatar_file_is_404_for_missing_or_escaping_names(client, settings, path):
+def test_avatar_file_is_404_for_missing_or_escaping_names(client, alice, settings, path):
+    client.force_login(alice)
     (settings.MEDIA_ROOT / "avatars").mkdir(parents=True)
     (settings.MEDIA_ROOT / "secret.txt").write_text("do not serve")
     (settings.MEDIA_ROOT / "avatars" / ".hidden").write_text("do not serve")
