@@ -20,7 +20,6 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -68,15 +67,6 @@ CHAT_EVENTS_WITH_DATA = ("chat.created", "chat.updated")
 # A socket remembers the version it last sent of this many messages (the most recently heard of).
 VERSIONS_KEPT = 4096
 MESSAGE_EVENTS = ("message.created", "message.edited", "message.deleted")
-
-
-def in_a_thread(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
-    """`function` (database work) in a worker thread of its own, many at once up to the pool's size.
-
-    channels runs database work in one thread by default: a reconnect wave's handshakes then
-    queue behind each other's round trips to PostgreSQL while the server's core sits idle.
-    """
-    return database_sync_to_async(function, thread_sensitive=False)
 
 
 def _id(value: str | None) -> int | None:
@@ -220,11 +210,11 @@ class PersonSocket(AsyncWebsocketConsumer):
         try:
             await self.channel_layer.group_add(groups[0], self.channel_name)
             # Listen first, then load: an event in between is counted once (ChatState.newest), never missed.
-            listening = await in_a_thread(chat_ids)(self.user)
+            listening = await database_sync_to_async(chat_ids)(self.user)
             for chat_id in listening:
                 groups.append(chat_group(chat_id))
                 await self.channel_layer.group_add(groups[-1], self.channel_name)
-            self.chats = await in_a_thread(load_chats)(self.user)
+            self.chats = await database_sync_to_async(load_chats)(self.user)
             for chat_id in set(self.chats) - set(listening):
                 groups.append(chat_group(chat_id))
                 await self.channel_layer.group_add(groups[-1], self.channel_name)
@@ -321,7 +311,7 @@ class PersonSocket(AsyncWebsocketConsumer):
             await self.leave(chat_id)
 
     async def reload(self, chat_id: int) -> ChatState | None:
-        state = (await in_a_thread(load_chats)(self.user, chat_id)).get(chat_id)
+        state = (await database_sync_to_async(load_chats)(self.user, chat_id)).get(chat_id)
         if state is not None:
             self.chats[chat_id] = state
         return state
@@ -485,7 +475,7 @@ class ApiSocket(PersonSocket):
 
     async def connect(self) -> None:
         headers = dict(self.scope.get("headers", []))
-        token = await in_a_thread(token_from_header)(headers.get(b"authorization", b"").decode("latin-1"))
+        token = await database_sync_to_async(token_from_header)(headers.get(b"authorization", b"").decode("latin-1"))
         params = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         after = params.get("after", [None])[0]
         if token is None or (after is not None and _id(after) is None):
@@ -500,7 +490,7 @@ class ApiSocket(PersonSocket):
         if not await self.enter():
             return
         if after is not None:
-            missed, more = await in_a_thread(self.missed)(_id(after))
+            missed, more = await database_sync_to_async(self.missed)(_id(after))
             for data in missed:
                 await self.send_json({"event": "message.created", "chat": data["chat"], "data": data})
             await self.send_json({"event": "caught_up", "chat": None, "data": {"more": more}})
