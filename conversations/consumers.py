@@ -16,6 +16,7 @@ handler (a thread hop per delivered event; see `dispatch`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -162,6 +163,11 @@ class PersonSocket(AsyncWebsocketConsumer):
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         try:
             await super().__call__(scope, receive, send)
+        except asyncio.CancelledError:
+            # The server gave up on this socket without a disconnect (daphne cancels a handshake
+            # that took too long): it leaves no trace, neither presence nor groups.
+            await asyncio.shield(self.forget())
+            raise
         except LAYER_DOWN:
             if hasattr(self, "channel_name"):
                 raise
@@ -206,7 +212,7 @@ class PersonSocket(AsyncWebsocketConsumer):
         self.typed_at: dict[int, float] = {}
         self.frames = FrameBudget()
         self.chats = {}
-        groups = [person_group(self.user.pk)]
+        groups = self.groups = [person_group(self.user.pk)]
         try:
             await self.channel_layer.group_add(groups[0], self.channel_name)
             # Listen first, then load: an event in between is counted once (ChatState.newest), never missed.
@@ -225,6 +231,13 @@ class PersonSocket(AsyncWebsocketConsumer):
             raise
         await presence.open(self.channel_name, self.user.pk)
         self.joined = True
+
+    async def forget(self) -> None:
+        """What disconnect() does, for a socket cancelled at any point of its life."""
+        if hasattr(self, "channel_name"):
+            presence.close(self.channel_name)
+            chats = (chat_group(chat_id) for chat_id in getattr(self, "chats", {}))
+            await self.discard(list(dict.fromkeys([*getattr(self, "groups", []), *chats])))
 
     async def discard(self, groups: list[str]) -> None:
         """Stop listening on `groups`, as far as the layer can be told (it may be away)."""

@@ -170,3 +170,21 @@ def check_event(event: dict[str, Any]) -> dict[str, Any]:
     schema = {"$ref": f"{DOCUMENT_URI}#/components/schemas/SocketEvent"}
     Draft202012Validator(schema, registry=REGISTRY).validate(event)
     return event
+
+
+def post_scope(path: str, headers: dict[str, str]) -> dict:
+    """The ASGI scope of a POST to `path` from a client on loopback, with `headers` (names in any case)."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "headers": [(b"host", b"127.0.0.1")] + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }

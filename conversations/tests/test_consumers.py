@@ -6,6 +6,7 @@ alice and bob chat; carol is the outsider, whose sockets must never hear of thei
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 from unittest import mock
 
@@ -396,6 +397,25 @@ async def test_a_group_says_how_many_have_seen(alice, bob, carol, group):
 async def online(user: User) -> bool:
     await presence.settled()
     return (await User.objects.aget(pk=user.pk)).is_online
+
+
+async def test_a_handshake_the_server_gives_up_on_leaves_no_trace(alice, chat, monkeypatch):
+    def slow_write(*args, **kwargs):
+        time.sleep(0.5)  # the database is slow: the handshake waits for this write
+        return written(*args, **kwargs)
+
+    written = actions.sockets_changed
+    monkeypatch.setattr(actions, "sockets_changed", slow_write)
+    given_up = await tab(alice, chat)
+
+    # The server cancels a handshake that takes too long (daphne does; so does the communicator).
+    with pytest.raises(TimeoutError):
+        await given_up.connect(timeout=0.2)
+
+    assert not await online(alice)
+    assert not await Connection.objects.filter(user=alice).aexists()
+    layer = get_channel_layer()
+    assert not any(layer.groups.values())  # no group still lists the socket's channel
 
 
 async def test_presence_is_live_in_direct_chats_and_small_groups_only(alice, bob, carol, chat, group, settings):

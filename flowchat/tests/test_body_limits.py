@@ -10,6 +10,7 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 
 from flowchat.asgi import application
+from flowchat.testing import post_scope
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -19,23 +20,6 @@ LIMIT = 1000
 @pytest.fixture(autouse=True)
 def small_limit(settings):
     settings.MAX_REQUEST_BYTES = LIMIT
-
-
-def scope(path: str, headers: dict[str, str]) -> dict:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "server": ("127.0.0.1", 8000),
-        "client": ("127.0.0.1", 50000),
-        "headers": [(b"host", b"127.0.0.1")] + [(k.encode(), v.encode()) for k, v in headers.items()],
-    }
 
 
 class Client:
@@ -61,7 +45,7 @@ class Client:
         self.sent.append(message)
 
     async def run(self, path: str, headers: dict[str, str]) -> None:
-        await application(scope(path, headers), self.receive, self.send)
+        await application(post_scope(path, headers), self.receive, self.send)
         await sync_to_async(connections.close_all)()
 
     @property

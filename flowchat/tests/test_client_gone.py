@@ -16,33 +16,16 @@ from accounts.models import ApiToken
 from conversations.models import Message
 from flowchat import api
 from flowchat.asgi import application
+from flowchat.testing import post_scope
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
-
-
-def post_scope(path: str, body: bytes, headers: dict[str, str]) -> dict:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "server": ("127.0.0.1", 8000),
-        "client": ("127.0.0.1", 50000),
-        "headers": [(b"host", b"127.0.0.1")]
-        + [(b"content-length", str(len(body)).encode())]
-        + [(name.lower().encode(), value.encode()) for name, value in headers.items()],
-    }
 
 
 async def test_a_send_whose_client_hangs_up_is_stored_published_and_logs_no_error(alice, chat, caplog, monkeypatch):
     _, key = await sync_to_async(ApiToken.objects.issue)(alice)
     body = json.dumps({"chat": chat.pk, "text": "sent, then the laptop lid closed"}).encode()
-    scope = post_scope("/api/messages/", body, {"authorization": f"Token {key}", "content-type": "application/json"})
+    headers = {"authorization": f"Token {key}", "content-type": "application/json", "content-length": str(len(body))}
+    scope = post_scope("/api/messages/", headers)
     started = threading.Event()
     authenticate = api.authenticate_token
 
