@@ -571,7 +571,8 @@ class Run:
         }
         await self.quiet(opened.sockets, still=self.config.quiet_seconds)
         close_all(opened.sockets)
-        state, settle = await self.exact_presence([], 0)
+        # Longer than a heartbeat and a TTL: a socket left behind would expire and still show.
+        state, settle = await self.exact_presence([], 0, limit=90.0)
         return done | {"offline_after": state, "offline_after_seconds": settle}
 
     async def waves_point(self, server: str) -> Result:

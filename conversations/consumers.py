@@ -158,16 +158,12 @@ class PersonSocket(AsyncWebsocketConsumer):
     chats: dict[int, ChatState]
     counted: int | None = None  # the person this socket is counted for (socket_limits.sockets)
     joined = False
+    forgotten = False
     ending = False  # closed for what it sent: what it sent after is ignored
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         try:
             await super().__call__(scope, receive, send)
-        except asyncio.CancelledError:
-            # The server gave up on this socket without a disconnect (daphne cancels a handshake
-            # that took too long): it leaves no trace, neither presence nor groups.
-            await asyncio.shield(self.forget())
-            raise
         except LAYER_DOWN:
             if hasattr(self, "channel_name"):
                 raise
@@ -179,6 +175,11 @@ class PersonSocket(AsyncWebsocketConsumer):
             await send({"type": "websocket.accept"})
             await send({"type": "websocket.close", "code": TRY_AGAIN_LATER})
         finally:
+            # However it ended, it leaves no trace, neither presence nor groups: not only after a
+            # disconnect, but when the server cancels a handshake that took too long (daphne) or a
+            # send meets a tab that vanished (uvicorn raises ClientDisconnected into the handler,
+            # and no disconnect follows).
+            await asyncio.shield(self.forget())
             self.uncount()
 
     def uncount(self) -> None:
@@ -233,11 +234,14 @@ class PersonSocket(AsyncWebsocketConsumer):
         self.joined = True
 
     async def forget(self) -> None:
-        """What disconnect() does, for a socket cancelled at any point of its life."""
-        if hasattr(self, "channel_name"):
-            presence.close(self.channel_name)
-            chats = (chat_group(chat_id) for chat_id in getattr(self, "chats", {}))
-            await self.discard(list(dict.fromkeys([*getattr(self, "groups", []), *chats])))
+        """Out of presence and every group it joined; once, however the socket ended."""
+        groups = getattr(self, "groups", None)
+        if groups is None or self.forgotten:
+            return  # refused before it joined, or forgotten already
+        self.forgotten = True
+        presence.close(self.channel_name)
+        chats = (chat_group(chat_id) for chat_id in self.chats)
+        await self.discard(list(dict.fromkeys([*groups, *chats])))
 
     async def discard(self, groups: list[str]) -> None:
         """Stop listening on `groups`, as far as the layer can be told (it may be away)."""
@@ -246,10 +250,7 @@ class PersonSocket(AsyncWebsocketConsumer):
                 await self.channel_layer.group_discard(group, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
-        if not self.joined:
-            return  # refused before it joined
-        presence.close(self.channel_name)
-        await self.discard([person_group(self.user.pk), *(chat_group(chat_id) for chat_id in self.chats)])
+        await self.forget()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         kind = message["type"]

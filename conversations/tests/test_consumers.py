@@ -18,10 +18,12 @@ from channels.testing import WebsocketCommunicator
 from django.db import connections
 from django.test import Client
 from django.utils import timezone
+from uvicorn.protocols.utils import ClientDisconnected
 
 from accounts.models import Connection, User
 from conftest import PASSWORD
 from conversations import actions
+from conversations.consumers import BrowserSocket
 from conversations.models import Message
 from conversations.presence import presence
 from flowchat.asgi import application
@@ -416,6 +418,23 @@ async def test_a_handshake_the_server_gives_up_on_leaves_no_trace(alice, chat, m
     assert not await Connection.objects.filter(user=alice).aexists()
     layer = get_channel_layer()
     assert not any(layer.groups.values())  # no group still lists the socket's channel
+
+
+async def test_a_tab_that_vanished_mid_send_leaves_no_trace(alice, bob, chat, monkeypatch):
+    alice_tab = await open_tab(alice, chat)
+    await pushed(alice_tab)
+
+    async def vanished(self, *args, **kwargs):
+        raise ClientDisconnected  # what uvicorn raises into a send to a tab that is gone; no disconnect follows
+
+    monkeypatch.setattr(BrowserSocket, "send", vanished)
+    await act(actions.send_message)(chat, bob, "are you there?")
+
+    with pytest.raises(ClientDisconnected):
+        await alice_tab.receive_output()
+    assert not await online(alice)
+    assert not await Connection.objects.filter(user=alice).aexists()
+    assert not any(get_channel_layer().groups.values())
 
 
 async def test_presence_is_live_in_direct_chats_and_small_groups_only(alice, bob, carol, chat, group, settings):
