@@ -32,6 +32,7 @@ from . import actions
 from .forms import GroupForm, GroupPhotoForm, PersonForm, RenameGroupForm
 from .models import Chat, Membership
 from .permissions import get_chat_for_user
+from .templatetags.bidi import isolate
 
 PAGE_SIZE = 20
 # Deep enough for any real directory; keeps a hand-made ?page= from asking for a huge OFFSET.
@@ -172,7 +173,7 @@ def create_group(request: HttpRequest) -> HttpResponse:
             except ValidationError as error:
                 form.add_error("title", error)
             else:
-                messages.success(request, _("The group “%(title)s” is created.") % {"title": chat.title})
+                messages.success(request, _("The group “%(title)s” is created.") % {"title": isolate(chat.title)})
                 return redirect(chat)
     else:
         data = request.GET
@@ -282,7 +283,7 @@ def rename(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error("title", error)
         else:
-            messages.success(request, _("The group is now called “%(title)s”.") % {"title": chat.title})
+            messages.success(request, _("The group is now called “%(title)s”.") % {"title": isolate(chat.title)})
             return redirect("group_settings", pk=chat.pk)
     return _settings_page(request, chat, rename_form=form, status=400)
 
@@ -326,7 +327,7 @@ def add_member(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, _error_text(error))
     else:
-        messages.success(request, _("%(name)s is added to the group.") % {"name": person.display_name})
+        messages.success(request, _("%(name)s is added to the group.") % {"name": isolate(person.display_name)})
     return _to_settings(request, chat, "#members")
 
 
@@ -360,7 +361,7 @@ def remove_member(request: HttpRequest, pk: int, user_pk: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, _error_text(error))
     else:
-        messages.success(request, _("%(name)s is removed from the group.") % {"name": person.display_name})
+        messages.success(request, _("%(name)s is removed from the group.") % {"name": isolate(person.display_name)})
     return _to_settings(request, chat, "#members")
 
 
@@ -379,6 +380,6 @@ def leave(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "conversations/group_confirm_leave.html", context)
     title = chat.title
     actions.leave_chat(chat, request.user)
-    messages.success(request, _("You left “%(title)s”.") % {"title": title})
+    messages.success(request, _("You left “%(title)s”.") % {"title": isolate(title)})
     home = reverse("home")
     return HttpResponseClientRedirect(home) if request.htmx else redirect(home)

@@ -80,6 +80,16 @@ def test_the_profile_people_and_member_lists_isolate_names(as_alice, alice, mall
     assert_isolated(settings, TITLE)
 
 
+def test_the_notes_after_changing_a_group_isolate_its_title_and_names(as_alice, alice, bob, mallory):
+    group = actions.create_group(alice, "Climbing", [bob])
+
+    renamed = as_alice.post(reverse("rename_group", args=[group.pk]), {"title": TITLE}, follow=True)
+    added = as_alice.post(reverse("add_member", args=[group.pk]), {"user": mallory.pk}, follow=True)
+
+    assert f"The group is now called “\u2068{TITLE}\u2069”." in renamed.content.decode()
+    assert f"\u2068{NAME}\u2069 is added to the group." in added.content.decode()
+
+
 def test_a_fragment_isolates_the_name_and_the_body(as_alice, alice, mallory):
     direct = actions.get_or_create_direct_chat(alice, mallory)[0]
     message, _ = actions.send_message(direct, mallory, TEXT)

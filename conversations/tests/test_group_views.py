@@ -533,7 +533,7 @@ def test_any_member_can_rename_the_group(client, alice, bob, group, who):
 
     assert response.status_code == 302
     assert response["Location"] == settings_url(group)
-    assert notices(response) == ["The group is now called “Bouldering”."]
+    assert notices(response) == ["The group is now called “\u2068Bouldering\u2069”."]
     group.refresh_from_db()
     assert group.title == "Bouldering"
     assert lines(group)[-1] == f"{person.display_name} renamed the group to “Bouldering”"
@@ -618,7 +618,7 @@ def test_a_member_can_add_people(as_bob, group, carol):
 
     assert response.status_code == 302
     assert response["Location"] == settings_url(group) + "#members"
-    assert notices(response) == ["Carol Cole is added to the group."]
+    assert notices(response) == ["\u2068Carol Cole\u2069 is added to the group."]
     assert group.memberships.get(user=carol).role == Membership.Role.MEMBER
     assert lines(group)[-1] == "Bob Baker added Carol Cole"
 
@@ -642,7 +642,7 @@ def test_htmx_add_swaps_the_member_list_with_the_notice(as_alice, group, carol):
     assert response.status_code == 200
     assert page.lstrip().startswith('<section class="card" id="members"')
     assert "3 members" in page
-    assert "Carol Cole is added to the group." in page
+    assert "\u2068Carol Cole\u2069 is added to the group." in page
     assert "No one outside the group matches “<bdi>carol</bdi>”." in page
 
 
@@ -651,7 +651,7 @@ def test_the_owner_removes_a_member(as_alice, group, bob):
 
     assert response.status_code == 302
     assert response["Location"] == settings_url(group) + "#members"
-    assert notices(response) == ["Bob Baker is removed from the group."]
+    assert notices(response) == ["\u2068Bob Baker\u2069 is removed from the group."]
     assert not group.memberships.filter(user=bob).exists()
     assert lines(group)[-1] == "Alice Archer removed Bob Baker"
 
@@ -662,7 +662,7 @@ def test_htmx_remove_swaps_the_member_list(as_alice, group, bob):
     page = page_of(response)
     assert "1 member" in page
     assert f'id="member-{bob.pk}"' not in page
-    assert "Bob Baker is removed from the group." in page
+    assert "\u2068Bob Baker\u2069 is removed from the group." in page
 
 
 def test_a_member_who_is_not_the_owner_cannot_remove_anyone(client, alice, bob, carol, group):
@@ -731,7 +731,7 @@ def test_a_member_leaves_and_goes_home(as_bob, bob, group):
 
     assert response.status_code == 302
     assert response["Location"] == reverse("home")
-    assert notices(response) == ["You left “Climbing”."]
+    assert notices(response) == ["You left “\u2068Climbing\u2069”."]
     assert not group.memberships.filter(user=bob).exists()
     assert lines(group)[-1] == "Bob Baker left"
     assert as_bob.get(settings_url(group)).status_code == 404

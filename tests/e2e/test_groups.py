@@ -149,7 +149,7 @@ def test_a_group_is_created_renamed_joined_and_left(tab, open_tab, alice, bob, c
     title = page.get_by_role("textbox", name="Title")
     title.fill("Bouldering")
     tab.submit(page.get_by_role("button", name="Rename"))
-    expect(page.locator(".notice")).to_have_text("The group is now called “Bouldering”.")
+    expect(page.locator(".notice")).to_have_text("The group is now called “\u2068Bouldering\u2069”.")
     expect(page.get_by_role("heading", level=1)).to_have_text("Bouldering")
 
     # She adds carol.
@@ -158,12 +158,12 @@ def test_a_group_is_created_renamed_joined_and_left(tab, open_tab, alice, bob, c
         add.press_sequentially("carol")
         expect(page.locator("#add-candidates .person")).to_have_count(1)
         page.get_by_role("button", name="Add Carol Cole").click()
-        expect(page.locator("#members .notice")).to_have_text("Carol Cole is added to the group.")
+        expect(page.locator("#members .notice")).to_have_text("\u2068Carol Cole\u2069 is added to the group.")
     else:
         add.fill("carol")
         tab.submit(page.locator("#add-people").get_by_role("button", name="Search"))
         tab.submit(page.get_by_role("button", name="Add Carol Cole"))
-        expect(page.locator(".notice")).to_have_text("Carol Cole is added to the group.")
+        expect(page.locator(".notice")).to_have_text("\u2068Carol Cole\u2069 is added to the group.")
     expect(page.locator("#members .member-list .person")).to_have_count(3)
     tab.audit()
 
@@ -171,7 +171,7 @@ def test_a_group_is_created_renamed_joined_and_left(tab, open_tab, alice, bob, c
     confirm_and_click(tab, "Remove Carol Cole", "Remove")
     # With htmx the member list is swapped in place, with its notice inside.
     notice = page.locator("#members .notice" if tab.javascript else ".notice")
-    expect(notice).to_have_text("Carol Cole is removed from the group.")
+    expect(notice).to_have_text("\u2068Carol Cole\u2069 is removed from the group.")
     if tab.javascript:
         expect(page.locator("#members-heading")).to_be_focused()
     expect(page.locator("#members .member-list .person")).to_have_count(2)
@@ -192,7 +192,7 @@ def test_a_group_is_created_renamed_joined_and_left(tab, open_tab, alice, bob, c
         expect(bobs.page.get_by_role("heading", level=1)).to_have_text("Leave “Bouldering”?")
         bobs.submit(bobs.page.get_by_role("button", name="Leave group"))
     expect(bobs.page).to_have_url(bobs.url("/"))
-    expect(bobs.page.locator(".notice")).to_have_text("You left “Bouldering”.")
+    expect(bobs.page.locator(".notice")).to_have_text("You left “\u2068Bouldering\u2069”.")
     bobs.audit()
 
     group.refresh_from_db()
