@@ -144,13 +144,6 @@ class SentVersions:
         return False
 
 
-def sent_versions(socket: PersonSocket) -> SentVersions:
-    """The socket's SentVersions, made when it forwards its first event."""
-    if (versions := getattr(socket, "_sent_versions", None)) is None:
-        versions = socket._sent_versions = SentVersions()
-    return versions
-
-
 class PersonSocket(AsyncWebsocketConsumer):
     """What both sockets share: the groups, the chats' state, presence, typing, forwarding without the database."""
 
@@ -212,6 +205,7 @@ class PersonSocket(AsyncWebsocketConsumer):
     async def join(self) -> None:
         self.typed_at: dict[int, float] = {}
         self.frames = FrameBudget()
+        self.versions = SentVersions()
         self.chats = {}
         groups = self.groups = [person_group(self.user.pk)]
         try:
@@ -288,6 +282,8 @@ class PersonSocket(AsyncWebsocketConsumer):
                 await self.leave(chat_id)
                 return
             fresh = True
+        if self.versions.is_stale(event):
+            return  # an edit older than what this socket sent (the page drops it too: flowchat.js)
         badge = False if fresh else self.count(event, state)
         await self.forward(event, state, badge=badge)
 
@@ -438,8 +434,6 @@ class BrowserSocket(PersonSocket):
             await self.close(code=UNAUTHORIZED)
 
     async def forward(self, event: dict[str, Any], state: ChatState | None, *, badge: bool) -> None:
-        if sent_versions(self).is_stale(event):
-            return  # the page drops it too (flowchat.js); no need to send it
         html, name, me = event["html"].get(self.language, {}), event["event"], self.user.pk
         here = event["chat"] is not None and event["chat"] == self.open_chat
         pieces = [html.get("any", "")]
@@ -522,8 +516,6 @@ class ApiSocket(PersonSocket):
 
     async def forward(self, event: dict[str, Any], state: ChatState | None, *, badge: bool) -> None:
         if event["event"] == "typing" and event["person"] == self.user.pk:
-            return
-        if sent_versions(self).is_stale(event):
             return
         data = event["data"]
         if event["event"] in CHAT_EVENTS_WITH_DATA and state is not None:
