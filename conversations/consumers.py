@@ -149,6 +149,7 @@ class PersonSocket(AsyncWebsocketConsumer):
 
     user: User
     chats: dict[int, ChatState]
+    listening: list[str] | None = None  # the groups join() added this socket to, once it began
     counted: int | None = None  # the person this socket is counted for (socket_limits.sockets)
     joined = False
     forgotten = False
@@ -157,12 +158,14 @@ class PersonSocket(AsyncWebsocketConsumer):
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         try:
             await super().__call__(scope, receive, send)
-        except LAYER_DOWN:
+        except Exception:
             if hasattr(self, "channel_name"):
                 raise
             # The layer could not even name this socket's channel (channels-redis subscribes to
             # it), so connect() never ran: the handshake is still waiting. Refused before the
-            # handshake, a browser would see 1006; said after it, the code reaches htmx.
+            # handshake, a browser would see 1006; said after it, the code reaches htmx. Only the
+            # layer's code has run, and not every failure of it is a RedisError: redis-py writing
+            # to a connection Redis just dropped can raise AttributeError from asyncio's transport.
             logger.warning("The channel layer is away: a new socket is asked to come back later", exc_info=True)
             await receive()
             await send({"type": "websocket.accept"})
@@ -207,7 +210,7 @@ class PersonSocket(AsyncWebsocketConsumer):
         self.frames = FrameBudget()
         self.versions = SentVersions()
         self.chats = {}
-        groups = self.groups = [person_group(self.user.pk)]
+        groups = self.listening = [person_group(self.user.pk)]
         try:
             await self.channel_layer.group_add(groups[0], self.channel_name)
             # Listen first, then load: an event in between is counted once (ChatState.newest), never missed.
@@ -229,9 +232,9 @@ class PersonSocket(AsyncWebsocketConsumer):
 
     async def forget(self) -> None:
         """Out of presence and every group it joined; once, however the socket ended."""
-        groups = getattr(self, "groups", None)
+        groups = self.listening
         if groups is None or self.forgotten:
-            return  # refused before it joined, or forgotten already
+            return  # refused before it joined (perhaps before it had a channel), or forgotten already
         self.forgotten = True
         presence.close(self.channel_name)
         chats = (chat_group(chat_id) for chat_id in self.chats)
