@@ -25,7 +25,8 @@ from benchmarks.loadgen import HOST, HttpPool, WebSocket
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-SERVERS = ("daphne", "uvicorn", "uvicorn-sansio", "uvicorn-wsproto", "granian")
+# "uvicorn" runs the socket protocol bin/serve does (websockets-sansio); the others are uvicorn's alternatives.
+SERVERS = ("daphne", "uvicorn", "uvicorn-websockets", "uvicorn-wsproto", "granian")
 READY_TIMEOUT = 60.0
 
 
@@ -74,7 +75,7 @@ def command(stack: Stack, server: str, port: int, http_port: int) -> list[str]:
     if server == "daphne":
         return [str(BIN / "daphne"), "-b", HOST, "-p", str(port), "-v", "0", stack.app]
     if server.startswith("uvicorn"):
-        ws = {"uvicorn": "websockets", "uvicorn-sansio": "websockets-sansio", "uvicorn-wsproto": "wsproto"}[server]
+        ws = {"uvicorn": "websockets-sansio", "uvicorn-websockets": "websockets", "uvicorn-wsproto": "wsproto"}[server]
         return [
             *(str(BIN / "uvicorn"), stack.app, "--host", HOST, "--port", str(port)),
             *("--loop", "uvloop", "--ws", ws, "--lifespan", "off", "--no-access-log", "--log-level", "warning"),
