@@ -22,6 +22,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -29,11 +30,13 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib import auth
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from redis.exceptions import RedisError
 
-from accounts.models import User
+from accounts.models import ApiToken, User
 from accounts.serializers import user_summary
 from flowchat.api import token_from_header
 
@@ -113,6 +116,22 @@ def chat_ids(user: User) -> list[int]:
     return list(Membership.objects.filter(user=user).values_list("chat_id", flat=True))
 
 
+def token_with_chats(authorization: str) -> tuple[ApiToken | None, list[int]]:
+    """The token of a script's handshake and its person's chats' ids, in one trip (as signed_in)."""
+    token = token_from_header(authorization)
+    return token, chat_ids(token.user) if token is not None else []
+
+
+def signed_in(session: Any) -> tuple[User | AnonymousUser, list[int]]:
+    """The session's person (checked as Django checks a request's) and their chats' ids.
+
+    One trip to the database thread for the session, the person and the chats: every trip
+    there waits its turn behind every other socket's, and borrows (and checks) a connection.
+    """
+    user = auth.get_user(SimpleNamespace(session=session))
+    return user, chat_ids(user) if user.is_authenticated else []
+
+
 class SentVersions:
     """The highest version of each message a socket has sent, for the last `kept` messages.
 
@@ -183,8 +202,8 @@ class PersonSocket(AsyncWebsocketConsumer):
             sockets.release(self.counted)
             self.counted = None
 
-    async def enter(self) -> bool:
-        """Count, join and accept the socket of `self.user`; False (and closed) if it cannot be."""
+    async def enter(self, listening: list[int]) -> bool:
+        """Count, join and accept the socket of `self.user` in chats `listening`; False (and closed) if not."""
         if not sockets.admit(self.user.pk):
             await self.accept()
             await self.refuse("Too many sockets open; close some first.")
@@ -192,7 +211,7 @@ class PersonSocket(AsyncWebsocketConsumer):
             return False
         self.counted = self.user.pk
         try:
-            await self.join()
+            await self.join(listening)
         except LAYER_DOWN:
             # Accepted to say so: htmx reconnects after 1013 (later, with a growing pause), and
             # the tab then catches up over HTTP. Staying open without the layer, it would hear
@@ -205,7 +224,8 @@ class PersonSocket(AsyncWebsocketConsumer):
         await self.accept()
         return True
 
-    async def join(self) -> None:
+    async def join(self, listening: list[int]) -> None:
+        """Listen to the person's group and `listening`'s chats, then load their state."""
         self.typed_at: dict[int, float] = {}
         self.frames = FrameBudget()
         self.versions = SentVersions()
@@ -214,7 +234,6 @@ class PersonSocket(AsyncWebsocketConsumer):
         try:
             await self.channel_layer.group_add(groups[0], self.channel_name)
             # Listen first, then load: an event in between is counted once (ChatState.newest), never missed.
-            listening = await database_sync_to_async(chat_ids)(self.user)
             for chat_id in listening:
                 groups.append(chat_group(chat_id))
                 await self.channel_layer.group_add(groups[-1], self.channel_name)
@@ -414,7 +433,8 @@ class BrowserSocket(PersonSocket):
     """/ws/?lang=<code>&chat=<id>: a tab of a signed-in person (session cookie, checked Origin)."""
 
     async def connect(self) -> None:
-        self.user = self.scope["user"]
+        self.user, listening = await database_sync_to_async(signed_in)(self.scope["session"])
+        self.scope["user"] = self.user
         if not self.user.is_authenticated:
             await self.close(code=UNAUTHORIZED)
             return
@@ -427,7 +447,7 @@ class BrowserSocket(PersonSocket):
         self.session_key = self.scope["session"].session_key
         self.typing_shown: dict[int, float] = {}  # chat -> when this tab last showed someone typing there
         # Listening and counted as online before the handshake completes: a tab that is open is there.
-        await self.enter()
+        await self.enter(listening)
 
     async def close_if_ended(self, ended: dict[str, Any]) -> None:
         if ended["all_sessions"]:
@@ -486,7 +506,9 @@ class ApiSocket(PersonSocket):
 
     async def connect(self) -> None:
         headers = dict(self.scope.get("headers", []))
-        token = await database_sync_to_async(token_from_header)(headers.get(b"authorization", b"").decode("latin-1"))
+        token, listening = await database_sync_to_async(token_with_chats)(
+            headers.get(b"authorization", b"").decode("latin-1")
+        )
         params = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         after = params.get("after", [None])[0]
         if token is None or (after is not None and _id(after) is None):
@@ -498,7 +520,7 @@ class ApiSocket(PersonSocket):
         self.user = token.user
         self.token_id = token.pk
         # Join first, then catch up: a message sent in between may come twice (same id), never not at all.
-        if not await self.enter():
+        if not await self.enter(listening):
             return
         if after is not None:
             missed, more = await database_sync_to_async(self.missed)(_id(after))

@@ -13,6 +13,7 @@ from unittest import mock
 import pytest
 import pytest_asyncio
 from asgiref.sync import sync_to_async
+from channels.db import DatabaseSyncToAsync
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.db import connections
@@ -661,3 +662,30 @@ async def test_a_message_ends_a_typing_note_only_where_one_was_shown(alice, bob,
     assert "-typing" not in await pushed(bob_tab)
     await alice_tab.disconnect()
     await bob_tab.disconnect()
+
+
+async def test_a_handshake_takes_two_trips_to_the_database_thread(alice, bob, chat, group, monkeypatch):
+    """Every trip waits its turn behind every other socket's: who it is with their chats, then their state."""
+    trips = []
+    real = DatabaseSyncToAsync.thread_handler
+
+    def counted(self, *args, **kwargs):
+        # Not presence's write: one for every socket that opened meanwhile (conversations.presence).
+        if self.func.__name__ != "sockets_changed":
+            trips.append(self.func.__name__)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(DatabaseSyncToAsync, "thread_handler", counted)
+    alice_tab = await open_tab(alice, chat)
+    assert trips == ["signed_in", "load_chats"]
+    trips.clear()
+    alice_script = await script(alice)
+    assert (await alice_script.connect())[0]
+    assert trips == ["token_with_chats", "load_chats"]
+
+    # Both still hear their chats.
+    await act(actions.send_message)(group, bob, "Two trips")
+    assert "Two trips" in await pushed(alice_tab)
+    assert "Two trips" in json.dumps(await events(alice_script))
+    await alice_tab.disconnect()
+    await alice_script.disconnect()
