@@ -180,6 +180,42 @@ def remove_member(chat: Chat, by: User, user: User) -> None:
         _system_line(chat, Message.Kind.REMOVED, by, user)
 
 
+def set_group_open(chat: Chat, by: User, is_open: bool) -> Chat:
+    """The owner opens a group (listed in the directory, anyone signed in may join) or closes it."""
+    _require_group(chat)
+    with transaction.atomic():
+        if _membership(chat, by).role != Membership.Role.OWNER:
+            raise PermissionDenied(_("Only the owner can open or close the group."))
+        # Locked, so that a join racing this change sees the group as it is once both are done.
+        chat = Chat.objects.select_for_update().get(pk=chat.pk)
+        if chat.is_open == is_open:
+            return chat
+        chat.is_open = is_open
+        chat.save(update_fields=["is_open"])
+        _system_line(chat, Message.Kind.OPENED if is_open else Message.Kind.CLOSED, by)
+        _later(broadcast.chat_updated, chat.pk)
+    return chat
+
+
+def join_group(chat: Chat, user: User) -> Membership:
+    """Anyone signed in joins an open group, with its history already read."""
+    if not user.is_active:
+        raise ValidationError(_("This person is not available."), code="inactive")
+    with transaction.atomic():
+        chat = Chat.objects.select_for_update().filter(pk=chat.pk).first()
+        if chat is not None and Membership.objects.filter(chat=chat, user=user).exists():
+            raise ValidationError(_("You are already a member of this group."), code="already_member")
+        if chat is None or not chat.is_group or not chat.is_open:
+            raise ValidationError(_("This group is not open: ask a member to add you."), code="not_open")
+        membership = Membership.objects.create(chat=chat, user=user)
+        _members_changed(chat)
+        _later(broadcast.member_added, chat.pk, user.pk, by=user.pk)
+        line = _system_line(chat, Message.Kind.JOINED, user)
+        membership.last_read_message_id = line.pk
+        membership.save(update_fields=["last_read_message_id"])
+    return membership
+
+
 def leave_chat(chat: Chat, user: User) -> None:
     """Leave a group; if the owner leaves, the longest-standing member becomes the owner."""
     _require_group(chat)

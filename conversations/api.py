@@ -32,12 +32,13 @@ from flowchat.api import (
 )
 
 from . import actions
+from .directory import attach_previews, open_groups
 from .forms import EditMessageForm, GroupForm, GroupPhotoForm, MessageForm, RenameGroupForm
 from .limits import SendingTooFast
 from .models import Chat, Membership, Message
 from .permissions import get_chat_for_user, get_message_for_user
 from .receipts import ReadPositions
-from .serializers import chat_to_dict, member_to_dict, message_to_dict
+from .serializers import chat_to_dict, directory_entry_to_dict, member_to_dict, message_to_dict
 
 INVALID = "Some fields are not valid."
 INVALID_QUERY = "Some query parameters are not valid."
@@ -47,6 +48,9 @@ NOT_AN_ID = "Must be an id: a positive whole number, or a string of its digits."
 REQUIRED = "This field is required."
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+# A group title is matched with LIKE; no title is longer than this.
+SEARCH_MAX_LENGTH = 100
+MAX_DIRECTORY_OFFSET = 1_000_000_000  # as the OpenAPI document's Offset
 # Ids are PostgreSQL bigints; a larger number can name nothing and must not reach the database.
 MAX_ID = 2**63 - 1
 # int_param reads at most 12 digits: a trillion messages is beyond any FlowChat.
@@ -235,21 +239,26 @@ def chat(request: ApiRequest, pk: int) -> HttpResponse:
     chat = get_chat_for_user(request.user, pk)
     data = request.data
     remove_photo = False
+    is_open = None
     if is_multipart(request):
-        errors = refuse_unknown(data, ("title",), rejected={"photo": "Must be a file."})
+        errors = refuse_unknown(data, ("title",), rejected={"photo": "Must be a file.", "is_open": "Send it as JSON."})
         errors |= refuse_files(request, ("photo",))
     else:
-        errors = refuse_unknown(data, ("title", "photo"))
+        errors = refuse_unknown(data, ("title", "photo", "is_open"))
         if "photo" in data:
             if data["photo"] is not None:
                 errors["photo"] = ["Send null to remove the photo; upload a new one as multipart/form-data."]
             remove_photo = True
+        if "is_open" in data:
+            if not isinstance(data["is_open"], bool):
+                errors["is_open"] = ["Must be true or false."]
+            is_open = data["is_open"]
     string_field(data, "title", errors)
     raise_if(errors)
     new_title = data.get("title")
     change_photo = remove_photo or "photo" in request.files
-    if new_title is None and not change_photo:
-        raise ApiError(400, 'Send a new title, a photo, or "photo": null to remove it.')
+    if new_title is None and not change_photo and is_open is None:
+        raise ApiError(400, 'Send a new title, a photo, "photo": null to remove it, or is_open.')
 
     title = photo = None
     if new_title is not None:
@@ -262,13 +271,42 @@ def chat(request: ApiRequest, pk: int) -> HttpResponse:
         if not form.is_valid():
             raise_if(form_errors(form))
         photo = form.cleaned_data["photo"]
-    # Both changes or neither.
+    # Every change or none.
     with refusals("title", not_group=None), transaction.atomic():
         if title is not None:
             actions.rename_group(chat, request.user, title)
         if change_photo:
             actions.set_group_photo(chat, request.user, photo)
+        if is_open is not None:
+            actions.set_group_open(chat, request.user, is_open)
     return chat_answer(request.user, chat.pk)
+
+
+@api_view(["GET"])
+def directory(request: ApiRequest) -> HttpResponse:
+    """The open groups anyone signed in may join, most recently active first; `q` searches titles."""
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:SEARCH_MAX_LENGTH]
+    limit = int_param(request, "limit", default=PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
+    offset = int_param(request, "offset", default=0, minimum=0, maximum=MAX_DIRECTORY_OFFSET)
+    found = list(open_groups(request.user, query)[offset : offset + limit + 1])
+    page = attach_previews(found[:limit])
+    headers = {}
+    if len(found) > limit:
+        params = request.GET.copy()
+        params["offset"], params["limit"] = str(offset + limit), str(limit)
+        headers["Link"] = f'<{request.build_absolute_uri(request.path)}?{params.urlencode()}>; rel="next"'
+    return json_response([directory_entry_to_dict(group) for group in page], headers=headers)
+
+
+@api_view(["POST"], accepts=frozenset())
+def join(request: ApiRequest, pk: int) -> HttpResponse:
+    """Join an open group; its history starts read. A closed group is a 404, as for any outsider."""
+    chat = Chat.objects.seen_from_outside(request.user).filter(pk=pk, is_group=True).first()
+    if chat is None:
+        raise Http404("No such open group.")  # as for any chat one may not see
+    with refusals(None):
+        actions.join_group(chat, request.user)
+    return chat_answer(request.user, chat.pk, status=201)
 
 
 @api_view(["GET"])
@@ -442,11 +480,13 @@ def message(request: ApiRequest, pk: int) -> HttpResponse:
 urlpatterns = [
     path("chats/", chats, name="api-chats"),
     path("chats/get_or_create/", get_or_create, name="api-direct-chat"),
+    path("chats/directory/", directory, name="api-chat-directory"),
     path("chats/<int:pk>/", chat, name="api-chat"),
     path("chats/<int:pk>/get_messages/", chat_messages, name="api-chat-messages"),
     path("chats/<int:pk>/members/", members, name="api-chat-members"),
     path("chats/<int:pk>/members/<int:user_id>/", member, name="api-chat-member"),
     path("chats/<int:pk>/leave/", leave, name="api-leave-chat"),
+    path("chats/<int:pk>/join/", join, name="api-join-chat"),
     path("chats/<int:pk>/read/", read, name="api-mark-read"),
     path("messages/", send, name="api-messages"),
     path("messages/<int:pk>/", message, name="api-message"),

@@ -28,7 +28,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.models import User
 from accounts.search import search_people
 
-from . import actions
+from . import actions, directory
 from .forms import GroupForm, GroupPhotoForm, PersonForm, RenameGroupForm
 from .models import Chat, Membership
 from .permissions import get_chat_for_user
@@ -383,3 +383,52 @@ def leave(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(request, _("You left “%(title)s”.") % {"title": isolate(title)})
     home = reverse("home")
     return HttpResponseClientRedirect(home) if request.htmx else redirect(home)
+
+
+# Open groups ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def set_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """The owner opens the group to the directory or closes it again."""
+    chat = _group_for(request, pk)
+    is_open = request.POST.get("is_open") == "on"
+    actions.set_group_open(chat, request.user, is_open)  # PermissionDenied for non-owners: a 403
+    if is_open:
+        messages.success(request, _("The group is open: anyone signed in can find it and join."))
+    else:
+        messages.success(request, _("The group is closed: new members join by invitation only."))
+    return redirect(reverse("group_settings", args=[chat.pk]) + "#openness")
+
+
+@login_required
+@require_GET
+def group_directory(request: HttpRequest) -> HttpResponse:
+    """The open groups anyone signed in may browse and join, searchable by title."""
+    query = _search_text(request.GET)
+    page = _page_number(request.GET)
+    start = (page - 1) * PAGE_SIZE
+    found = list(directory.open_groups(request.user, query)[start : start + PAGE_SIZE + 1])
+    groups, has_more = directory.attach_previews(found[:PAGE_SIZE]), len(found) > PAGE_SIZE
+    template = _fragment(request, "conversations/directory.html", {"groups-results": "results", "groups-more": "page"})
+    context = {"q": query, "groups": groups, "page": page, "has_more": has_more, "next_page": page + 1}
+    return _render(request, template, context)
+
+
+@login_required
+@require_POST
+def join(request: HttpRequest, pk: int) -> HttpResponse:
+    """Join an open group with one click; its chat opens at the newest message."""
+    chat = Chat.objects.seen_from_outside(request.user).filter(pk=pk, is_group=True).first()
+    if chat is None:
+        raise Http404("No such open group.")  # as for any chat one may not see
+    try:
+        actions.join_group(chat, request.user)
+    except ValidationError as error:
+        if error.code != "already_member":
+            messages.error(request, _error_text(error))
+            return redirect(_back(request, reverse("group_directory")))
+    else:
+        messages.success(request, _("You joined “%(title)s”.") % {"title": isolate(chat.title)})
+    return HttpResponseClientRedirect(chat.get_absolute_url()) if request.htmx else redirect(chat)

@@ -44,6 +44,12 @@ class ChatQuerySet(models.QuerySet["Chat"]):
             return self.none()
         return self.filter(memberships__user=user)
 
+    def seen_from_outside(self, user) -> ChatQuerySet:
+        """The chats whose face (title, photo) this person may see: their own, and every open group."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(Q(memberships__user=user) | Q(is_group=True, is_open=True)).distinct()
+
     def with_list_details(self, user) -> ChatQuerySet:
         """Everything the chat list shows, in a fixed number of queries whatever the number of chats."""
         my_read_position = Membership.objects.filter(chat=OuterRef("pk"), user=user).values("last_read_message_id")
@@ -74,6 +80,9 @@ class Chat(models.Model):
     is_group = models.BooleanField(_("group"), default=False)
     title = models.CharField(_("title"), max_length=TITLE_MAX_LENGTH, blank=True)
     photo = models.ImageField(_("photo"), upload_to=chat_photo_path, blank=True)
+    # An open group is listed in the directory of groups and anyone signed in may join it;
+    # a closed one (the default) takes its members by invitation only.
+    is_open = models.BooleanField(_("open"), default=False)
     # "<low id>:<high id>" for a direct chat, unique, so two racing requests cannot make two.
     direct_key = models.CharField(max_length=41, unique=True, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
@@ -101,6 +110,7 @@ class Chat(models.Model):
                 condition=Q(is_group=True, direct_key__isnull=True) | Q(is_group=False, direct_key__isnull=False),
                 name="chat_direct_key_iff_direct",
             ),
+            models.CheckConstraint(condition=Q(is_open=False) | Q(is_group=True), name="chat_open_only_if_group"),
         ]
 
     def __str__(self) -> str:
@@ -173,6 +183,9 @@ class Message(models.Model):
         RENAMED = "renamed", _("Group renamed")
         PHOTO = "photo", _("Group photo changed")
         OWNER = "owner", _("Owner changed")
+        JOINED = "joined", _("Member joined")
+        OPENED = "opened", _("Group opened")
+        CLOSED = "closed", _("Group closed")
 
     chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="messages")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="messages")
@@ -242,6 +255,9 @@ class Message(models.Model):
             self.Kind.RENAMED: gettext("%(actor)s renamed the group to “%(title)s”"),
             self.Kind.PHOTO: gettext("%(actor)s changed the group photo"),
             self.Kind.OWNER: gettext("%(subject)s is now the owner"),
+            self.Kind.JOINED: gettext("%(actor)s joined"),
+            self.Kind.OPENED: gettext("%(actor)s opened the group: anyone can find and join it"),
+            self.Kind.CLOSED: gettext("%(actor)s closed the group: new members by invitation only"),
         }
         return templates.get(self.kind, self.text), names
 

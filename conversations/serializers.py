@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
+
 from accounts.models import User
 from accounts.serializers import iso, user_summary
 
@@ -42,6 +44,7 @@ def chat_to_dict(chat: Chat, viewer: User) -> dict[str, Any]:
         # The original API has no title for a direct chat: its name is the other person's.
         "title": chat.title if chat.is_group else None,
         "is_group": chat.is_group,
+        "is_open": chat.is_open,
         "members": [membership.user_id for membership in chat.memberships.all()],
         # As the original API: a direct chat is named by the other person's username (pages show full names).
         "display_name": chat.title if chat.is_group else _other(chat, viewer).username,
@@ -50,6 +53,27 @@ def chat_to_dict(chat: Chat, viewer: User) -> dict[str, Any]:
         "display_time": iso(last.created_at if last else chat.created_at),
         "last_message": last.preview() if last else None,
         "unread_count": chat.unread_count,
+    }
+
+
+def directory_entry_to_dict(group: Chat) -> dict[str, Any]:
+    """An open group as anyone signed in sees it; `group` comes from `conversations.directory`."""
+    return {
+        "id": group.pk,
+        "title": group.title,
+        "display_photo": group.photo.url if group.photo else reverse("chat_initials", args=[group.pk]),
+        "member_count": group.member_count,
+        "is_member": group.is_member,
+        "display_time": iso(group.last_activity_at),
+        "recent_messages": [
+            {
+                "id": message.pk,
+                "author": user_summary(message.author) if message.author else None,
+                "text": message.text,
+                "created_at": iso(message.created_at),
+            }
+            for message in group.recent
+        ],
     }
 
 

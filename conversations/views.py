@@ -392,9 +392,9 @@ def viewer_css(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def chat_initials(request: HttpRequest, pk: int) -> HttpResponse:
-    """The picture of a group without a photo: its initials. Members only."""
-    chat = get_chat_for_user(request.user, pk)
-    if not chat.is_group:
+    """The picture of a group without a photo: its initials. Members only, and anyone for an open group."""
+    chat = Chat.objects.seen_from_outside(request.user).filter(pk=pk).first()
+    if chat is None or not chat.is_group:
         raise Http404("A direct chat shows the other person's picture.")
     words = chat.title.split() or ["#"]
     response = initials_svg("".join(word[0] for word in words[:2]).upper(), f"chat:{chat.pk}")
@@ -428,10 +428,10 @@ def picture_file(request: HttpRequest, name: str) -> FileResponse:
 
 @require_GET
 def chat_photo_file(request: HttpRequest, name: str) -> FileResponse:
-    """A group's photo, for its members only."""
+    """A group's photo, for its members only, and for anyone signed in when the group is open."""
     if not STORED_NAME.fullmatch(name):
         raise Http404
     path = f"chat-photos/{name}"
-    if not Chat.objects.for_user(request.user).filter(photo=path).exists():
+    if not Chat.objects.seen_from_outside(request.user).filter(photo=path).exists():
         raise Http404
     return _stored_file(path)

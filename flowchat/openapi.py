@@ -261,6 +261,12 @@ PARAMETERS |= {
         "description": "Words that must each appear in the username, first name or last name (any case).",
         "schema": {"type": "string", "maxLength": 200},
     },
+    "TitleSearch": {
+        "name": "q",
+        "in": "query",
+        "description": "Part of a group's title (any case); longer than 100 characters is cut to 100.",
+        "schema": {"type": "string", "maxLength": 200},
+    },
     "Limit": {
         "name": "limit",
         "in": "query",
@@ -395,7 +401,19 @@ MESSAGES = "Messages"
 # Kept equal to conversations.models (checked by conversations/tests/test_api.py).
 MESSAGE_MAX_LENGTH = 10_000
 TITLE_MAX_LENGTH = 100
-MESSAGE_KINDS = ["text", "created", "added", "removed", "left", "renamed", "photo", "owner"]
+MESSAGE_KINDS = [
+    "text",
+    "created",
+    "added",
+    "removed",
+    "left",
+    "renamed",
+    "photo",
+    "owner",
+    "joined",
+    "opened",
+    "closed",
+]
 PICTURE_TYPES = "image/jpeg, image/png, image/gif, image/webp"
 
 
@@ -439,6 +457,7 @@ SCHEMAS |= {
             "id",
             "title",
             "is_group",
+            "is_open",
             "members",
             "display_name",
             "display_photo",
@@ -455,6 +474,11 @@ SCHEMAS |= {
                 "description": "The group's title; null for a direct chat.",
             },
             "is_group": {"type": "boolean"},
+            "is_open": {
+                "type": "boolean",
+                "description": "An open group is listed in the directory (GET /api/chats/directory/) and anyone "
+                "signed in may join it; false for a closed group and for every direct chat.",
+            },
             "members": {
                 "type": "array",
                 "items": {"type": "integer"},
@@ -583,12 +607,44 @@ SCHEMAS |= {
     },
     "ChatChanges": {
         "type": "object",
-        "description": "Groups only. Send either or both; a member may change them.",
+        "description": "Groups only. Send any of them; a member may change the title and photo, only the "
+        "owner whether the group is open (403 otherwise).",
         "minProperties": 1,  # nothing to change is a 400
         "additionalProperties": False,
         "properties": {
             "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX_LENGTH, "pattern": NOT_BLANK},
             "photo": {"type": "null", "description": "null removes the photo (back to initials)."},
+            "is_open": {"type": "boolean", "description": "Open the group to the directory, or close it."},
+        },
+    },
+    "DirectoryGroup": {
+        "type": "object",
+        "description": "An open group as anyone signed in sees it before joining.",
+        "required": ["id", "title", "display_photo", "member_count", "is_member", "display_time", "recent_messages"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "integer"},
+            "title": {"type": "string"},
+            "display_photo": {"type": "string", "format": "uri-reference"},
+            "member_count": {"type": "integer", "minimum": 1},
+            "is_member": {"type": "boolean", "description": "Whether you are a member already."},
+            "display_time": {**TIME, "description": "When something last happened in it."},
+            "recent_messages": {
+                "type": "array",
+                "maxItems": 3,
+                "description": "Its latest messages (text only, not deleted ones), oldest first.",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "author", "text", "created_at"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "author": nullable(ref("UserListItem")),
+                        "text": {"type": "string"},
+                        "created_at": TIME,
+                    },
+                },
+            },
         },
     },
     "ChatChangesUpload": {
@@ -760,13 +816,43 @@ PATHS |= {
         ),
         "patch": operation(
             operation_id="updateChat",
-            summary="Rename a group, or set or remove its photo",
-            description="Any member may. Each change adds a system line to the chat. A direct chat "
-            "cannot be changed (400). " + NOT_A_MEMBER,
+            summary="Rename a group, set or remove its photo, or open or close it",
+            description="Any member may rename it or change its photo; only the owner may open or close it "
+            "(403). Each change adds a system line to the chat. A direct chat cannot be changed (400). " + NOT_A_MEMBER,
             tag=CHATS,
             body=CHAT_CHANGES_BODY,
             responses={200: CHAT_ANSWER},
-            errors=[404],
+            errors=[403, 404],
+        ),
+    },
+    "/api/chats/directory/": {
+        "get": operation(
+            operation_id="listOpenGroups",
+            summary="The directory of open groups",
+            description="Groups whose owner opened them, most recently active first, whether or not you are "
+            "a member; `q` matches their titles. Join one with POST /api/chats/{pk}/join/.",
+            tag=CHATS,
+            parameters=[_param("TitleSearch"), _param("Limit"), _param("Offset")],
+            responses={
+                200: answer(
+                    "One page of open groups.",
+                    {"type": "array", "items": ref("DirectoryGroup")},
+                    headers={"Link": NEXT_PAGE},
+                ),
+            },
+            errors=[400],
+        ),
+    },
+    "/api/chats/{pk}/join/": {
+        "parameters": [_param("ChatId")],
+        "post": operation(
+            operation_id="joinGroup",
+            summary="Join an open group",
+            description="Its history starts marked read. 404 for a group that is not open (or not there), "
+            "400 when you are a member already.",
+            tag=CHATS,
+            responses={201: answer("The group, now yours.", ref("Chat"))},
+            errors=[400, 404],
         ),
     },
     "/api/chats/{pk}/get_messages/": {

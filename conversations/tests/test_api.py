@@ -82,6 +82,7 @@ def test_the_chat_list_shows_every_contract_field_of_a_direct_chat(api, alice, b
             "id": chat.pk,
             "title": None,
             "is_group": False,
+            "is_open": False,
             "members": [alice.pk, bob.pk],
             "display_name": "bob",  # the username, as the original API names a direct chat
             "display_photo": f"/people/{bob.pk}/initials.svg",
@@ -113,6 +114,7 @@ def test_a_group_in_the_list_shows_its_title_owner_first_and_its_initials(api, a
             "id": group.pk,
             "title": "Climbing",
             "is_group": True,
+            "is_open": False,
             "members": [alice.pk, bob.pk],
             "display_name": "Climbing",
             "display_photo": f"/chats/{group.pk}/initials.svg",
@@ -229,6 +231,7 @@ def test_get_or_create_makes_the_direct_chat_once_and_both_sides_get_it(api, ali
         "id": chat.pk,
         "title": None,
         "is_group": False,
+        "is_open": False,
         "members": [alice.pk, bob.pk],
         "display_name": "bob",
         "display_photo": f"/people/{bob.pk}/initials.svg",
@@ -1028,6 +1031,7 @@ def test_creating_a_group_makes_me_its_owner_with_the_people_picked(api, alice, 
         "id": group.pk,
         "title": "Climbing club",
         "is_group": True,
+        "is_open": False,
         "members": [alice.pk, bob.pk, carol.pk],
         "display_name": "Climbing club",
         "display_photo": f"/chats/{group.pk}/initials.svg",
@@ -1115,7 +1119,7 @@ def test_a_change_with_nothing_to_change_is_400(api, group, as_alice):
     response = api.patch(f"/api/chats/{group.pk}/", {}, content_type=JSON, **as_alice)
 
     assert response.status_code == 400
-    assert response.json() == {"detail": 'Send a new title, a photo, or "photo": null to remove it.'}
+    assert response.json() == {"detail": 'Send a new title, a photo, "photo": null to remove it, or is_open.'}
 
 
 def test_a_direct_chat_cannot_be_renamed(api, chat, as_alice):

@@ -689,3 +689,19 @@ async def test_a_handshake_takes_two_trips_to_the_database_thread(alice, bob, ch
     assert "Two trips" in json.dumps(await events(alice_script))
     await alice_tab.disconnect()
     await alice_script.disconnect()
+
+
+async def test_joining_an_open_group_brings_it_to_the_joiners_tabs_and_tells_the_members(alice, carol, group):
+    await act(actions.set_group_open)(group, alice, True)
+    alice_tab = await open_tab(alice, group)
+    carol_tab = await open_tab(carol)
+    await pushed(alice_tab)
+
+    await act(actions.join_group)(group, carol)
+
+    assert f'id="chat-{group.pk}"' in await pushed(carol_tab)  # the group's row arrives in her list
+    assert "<bdi>Carol Cole</bdi> joined" in await pushed(alice_tab)
+    await act(actions.send_message)(group, alice, "Welcome, Carol")
+    assert "Welcome, Carol" in await pushed(carol_tab)  # her socket listens to the group at once
+    await alice_tab.disconnect()
+    await carol_tab.disconnect()

@@ -167,6 +167,19 @@ def test_every_documented_chat_and_message_answer_is_what_the_endpoints_really_s
     api.patch(f"/api/chats/{group}/", "title=x", **as_text, **auth)
     api.patch(f"/api/chats/{group}/", {"title": "x"}, **as_json)
 
+    # Open groups
+    api.patch(f"/api/chats/{group}/", {"is_open": True}, **as_json, **as_bob)
+    api.patch(f"/api/chats/{group}/", {"is_open": True}, **as_json, **auth)
+    api.get("/api/chats/directory/", {"q": "Boulder", "limit": 1}, **as_carol)
+    api.get("/api/chats/directory/", {"limit": "many"}, **as_carol)
+    api.get("/api/chats/directory/")
+    api.post(f"/api/chats/{group}/join/", **as_carol)
+    api.post(f"/api/chats/{group}/join/", **as_carol)
+    api.post(f"/api/chats/{direct}/join/", **as_carol)
+    api.post(f"/api/chats/{group}/join/")
+    api.post(f"/api/chats/{group}/leave/", **as_carol)
+    api.patch(f"/api/chats/{group}/", {"is_open": False}, **as_json, **auth)
+
     # Members
     api.get(f"/api/chats/{group}/members/", **auth)
     api.get(f"/api/chats/{group}/members/", **as_carol)

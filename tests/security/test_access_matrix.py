@@ -193,6 +193,9 @@ PROBES = [
     Probe("POST", CHAT + "/members/{dave}/remove/"),
     Probe("GET", CHAT + "/leave/"),
     Probe("POST", CHAT + "/leave/"),
+    Probe("POST", CHAT + "/open/", {"is_open": "on"}),
+    # Joining is for open groups only: a closed one is not there for an outsider.
+    Probe("POST", CHAT + "/join/"),
     # The API.
     Probe("GET", "/api/chats/{chat}/", api=True),
     Probe("PATCH", "/api/chats/{chat}/", {"title": "Mine now"}, api=True),
@@ -203,6 +206,8 @@ PROBES = [
     Probe("POST", "/api/chats/{chat}/members/", {"user_id": "{viewer}"}, api=True),
     Probe("DELETE", "/api/chats/{chat}/members/{dave}/", api=True),
     Probe("POST", "/api/chats/{chat}/leave/", api=True),
+    Probe("POST", "/api/chats/{chat}/join/", api=True),
+    Probe("PATCH", "/api/chats/{chat}/", {"is_open": True}, api=True),
     Probe("POST", "/api/chats/{chat}/read/", api=True),
     Probe("POST", "/api/chats/{chat}/read/", {"up_to": "{message}"}, api=True),
     Probe("POST", "/api/messages/", {"chat": "{chat}", "text": "let me in"}, api=True),
@@ -228,6 +233,8 @@ NOT_ABOUT_A_CHAT = {
     "media/avatars/<str:name>": "a person's avatar, beside their name wherever it shows",
     "chats/viewer-<int:pk>.css": "holds nothing but the id it is asked for",
     "people/": "the directory of people",
+    "groups/": "the directory of open groups: closed ones are never listed (test_open_groups.py)",
+    "api/chats/directory/": "the directory of open groups: closed ones are never listed (test_open_groups.py)",
     "chats/direct/": "opens one's own direct chat with someone",
     "chats/new-group/": "creates one's own group",
     "api/schema/": "the OpenAPI document",
