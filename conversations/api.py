@@ -38,6 +38,7 @@ from .limits import SendingTooFast
 from .models import Chat, Membership, Message
 from .permissions import get_chat_for_user, get_message_for_user
 from .receipts import ReadPositions
+from .search import MAX_QUERY_LENGTH, search_messages
 from .serializers import chat_to_dict, directory_entry_to_dict, member_to_dict, message_to_dict
 
 INVALID = "Some fields are not valid."
@@ -51,6 +52,8 @@ MAX_PAGE_SIZE = 200
 # A group title is matched with LIKE; no title is longer than this.
 SEARCH_MAX_LENGTH = 100
 MAX_DIRECTORY_OFFSET = 1_000_000_000  # as the OpenAPI document's Offset
+SEARCH_PAGE_SIZE = 20
+MAX_SEARCH_PAGE_SIZE = 100
 # Ids are PostgreSQL bigints; a larger number can name nothing and must not reach the database.
 MAX_ID = 2**63 - 1
 # int_param reads at most 12 digits: a trillion messages is beyond any FlowChat.
@@ -298,6 +301,36 @@ def directory(request: ApiRequest) -> HttpResponse:
     return json_response([directory_entry_to_dict(group) for group in page], headers=headers)
 
 
+@api_view(["GET"])
+def search(request: ApiRequest) -> HttpResponse:
+    """My messages matching `q`, best first (`chat` narrows to one chat); `before` pages on."""
+    errors: dict[str, list[str]] = {}
+    query = request.GET.get("q", "")
+    if not query.strip():
+        errors["q"] = ["Send the words to search for."]
+    elif len(query) > MAX_QUERY_LENGTH:
+        errors["q"] = [f"At most {MAX_QUERY_LENGTH} characters."]
+    chat_id, before = cursor_param(request, "chat"), cursor_param(request, "before")
+    limit = int_param(request, "limit", default=SEARCH_PAGE_SIZE, minimum=1, maximum=MAX_SEARCH_PAGE_SIZE)
+    if errors:
+        raise ApiError(400, INVALID_QUERY, errors)
+    chat = get_chat_for_user(request.user, chat_id) if chat_id is not None else None
+    found, more = search_messages(request.user, query, chat=chat, before=before, limit=limit)
+    # From the memberships the search loaded with each result's chat: no query per chat.
+    chats = {result.message.chat_id: result.message.chat for result in found}
+    positions = {pk: ReadPositions.from_memberships(chat.memberships.all()) for pk, chat in chats.items()}
+    headers = {}
+    if more:
+        params = request.GET.copy()
+        params["before"], params["limit"] = str(found[-1].message.pk), str(limit)
+        headers["Link"] = f'<{request.build_absolute_uri(request.path)}?{params.urlencode()}>; rel="next"'
+    answer = [
+        {"message": message_to_dict(result.message, positions[result.message.chat_id]), "snippet": result.snippet}
+        for result in found
+    ]
+    return json_response(answer, headers=headers)
+
+
 @api_view(["POST"], accepts=frozenset())
 def join(request: ApiRequest, pk: int) -> HttpResponse:
     """Join an open group; its history starts read. A closed group is a 404, as for any outsider."""
@@ -489,5 +522,6 @@ urlpatterns = [
     path("chats/<int:pk>/join/", join, name="api-join-chat"),
     path("chats/<int:pk>/read/", read, name="api-mark-read"),
     path("messages/", send, name="api-messages"),
+    path("search/", search, name="api-search"),
     path("messages/<int:pk>/", message, name="api-message"),
 ]

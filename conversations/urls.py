@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import group_views, views
+from . import group_views, search_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -27,4 +27,5 @@ urlpatterns = [
     path("chats/<int:pk>/open/", group_views.set_open, name="set_group_open"),
     path("chats/<int:pk>/join/", group_views.join, name="join_group"),
     path("groups/", group_views.group_directory, name="group_directory"),
+    path("search/", search_views.search, name="search"),
 ]

@@ -617,6 +617,18 @@ SCHEMAS |= {
             "is_open": {"type": "boolean", "description": "Open the group to the directory, or close it."},
         },
     },
+    "SearchResult": {
+        "type": "object",
+        "required": ["message", "snippet"],
+        "additionalProperties": False,
+        "properties": {
+            "message": ref("Message"),
+            "snippet": {
+                "type": "string",
+                "description": "HTML: the message's text around the matched words, escaped, with each match in <mark>.",
+            },
+        },
+    },
     "DirectoryGroup": {
         "type": "object",
         "description": "An open group as anyone signed in sees it before joining.",
@@ -730,6 +742,32 @@ SCHEMAS |= {
 
 PARAMETERS |= {
     "ChatId": {"name": "pk", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}},
+    "SearchWords": {
+        "name": "q",
+        "in": "query",
+        "required": True,
+        "description": 'Words to find. PostgreSQL matches their stemmed English and Russian forms ("кошки" finds '
+        '"кошка"; quotes, OR and -word work as in a web search); SQLite matches each word as the start of one.',
+        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    },
+    "SearchChat": {
+        "name": "chat",
+        "in": "query",
+        "description": "Search only this chat (one of yours; 404 otherwise).",
+        "schema": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999},
+    },
+    "SearchBefore": {
+        "name": "before",
+        "in": "query",
+        "description": "The last message of the page before: the next page is what ranks below it.",
+        "schema": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999},
+    },
+    "SearchLimit": {
+        "name": "limit",
+        "in": "query",
+        "description": "How many to return.",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+    },
     "MessageId": {"name": "pk", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}},
     "MemberId": {
         "name": "user_id",
@@ -933,6 +971,24 @@ PATHS |= {
                 responses={200: answer("Your read position.", ref("ReadPosition"))},
                 errors=[404],
             )
+        ),
+    },
+    "/api/search/": {
+        "get": operation(
+            operation_id="searchMessages",
+            summary="Search your messages",
+            description="Messages of your own chats only, never deleted ones nor system lines, best match first "
+            "(then newest). Page on with the Link header, or with the last result's message id as `before`.",
+            tag=MESSAGES,
+            parameters=[_param("SearchWords"), _param("SearchChat"), _param("SearchBefore"), _param("SearchLimit")],
+            responses={
+                200: answer(
+                    "Up to `limit` results.",
+                    {"type": "array", "items": ref("SearchResult")},
+                    headers={"Link": NEXT_PAGE},
+                ),
+            },
+            errors=[400, 404],
         ),
     },
     "/api/messages/": {

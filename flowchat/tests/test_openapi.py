@@ -210,6 +210,10 @@ def test_every_documented_chat_and_message_answer_is_what_the_endpoints_really_s
     settings.SEND_RATE_BURST, settings.SEND_RATE_PER_MINUTE = 1, 1
     for text in ("Quick", "Too quick"):
         api.post("/api/messages/", {"chat": direct, "text": text}, **as_json, **as_bob)
+    api.get("/api/search/", {"q": "Hi", "limit": 1}, **auth)
+    api.get("/api/search/", {"q": ""}, **auth)
+    api.get("/api/search/", {"q": "Hi", "chat": direct}, **as_carol)
+    api.get("/api/search/", {"q": "Hi"})
     api.get(f"/api/chats/{direct}/get_messages/", {"limit": 1}, **auth)
     api.get(f"/api/chats/{direct}/get_messages/", {"after": message}, **auth)
     api.get(f"/api/chats/{group}/get_messages/", **auth)

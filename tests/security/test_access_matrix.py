@@ -194,6 +194,7 @@ PROBES = [
     Probe("GET", CHAT + "/leave/"),
     Probe("POST", CHAT + "/leave/"),
     Probe("POST", CHAT + "/open/", {"is_open": "on"}),
+    Probe("GET", "/search/?q=Rope&chat={chat}"),
     # Joining is for open groups only: a closed one is not there for an outsider.
     Probe("POST", CHAT + "/join/"),
     # The API.
@@ -207,6 +208,7 @@ PROBES = [
     Probe("DELETE", "/api/chats/{chat}/members/{dave}/", api=True),
     Probe("POST", "/api/chats/{chat}/leave/", api=True),
     Probe("POST", "/api/chats/{chat}/join/", api=True),
+    Probe("GET", "/api/search/?q=Rope&chat={chat}", api=True),
     Probe("PATCH", "/api/chats/{chat}/", {"is_open": True}, api=True),
     Probe("POST", "/api/chats/{chat}/read/", api=True),
     Probe("POST", "/api/chats/{chat}/read/", {"up_to": "{message}"}, api=True),
@@ -222,6 +224,8 @@ LISTS = [
     Probe("GET", "/"),
     Probe("GET", "/chats/", htmx=HTMX),
     Probe("GET", "/api/chats/", api=True),
+    Probe("GET", "/search/?q=Rope"),
+    Probe("GET", "/search/?q=Rope", htmx=target("search-results")),
 ]
 
 # Routes that are not about a chat, and why nobody's chat can leak through them.
