@@ -1,8 +1,8 @@
 """Message search: in one's own chats only, never deleted text, ranked by relevance then recency.
 
-PostgreSQL: full-text search over the English and the Russian stemmed forms of the text (a
-GIN index on exactly PG_DOCUMENT, migration 0006), so "кошки" finds "кошка" and "running"
-finds "run"; snippets from ts_headline. SQLite: FTS5 with every word a prefix ("кош" finds
+PostgreSQL: full-text search over the English and the Russian stemmed forms of the text (the
+stored column search_vector, PG_DOCUMENT, with a GIN index: migration 0006), so "кошки" finds
+"кошка" and "running" finds "run"; snippets from ts_headline. SQLite: FTS5 with every word a prefix ("кош" finds
 "Кошка": unicode61 folds every alphabet's case); snippets from snippet().
 
 Paging is keyset on (relevance, id): `before` is the last message of the page before, and the
@@ -79,7 +79,7 @@ def search_messages(
 
 
 def _postgresql(query: str, chat_ids: list[int], before: int | None, limit: int) -> list[tuple[int, str]]:
-    rank = f"ts_rank_cd({PG_DOCUMENT}, {PG_QUERY})"
+    rank = f"ts_rank(search_vector, {PG_QUERY})"
     keyset, keyset_params = "", []
     if before is not None:
         # What ranks below the last one shown: lower, or as high and older.
@@ -92,7 +92,7 @@ def _postgresql(query: str, chat_ids: list[int], before: int | None, limit: int)
         FROM (
             SELECT id, text, {rank} AS rank FROM conversations_message
             WHERE chat_id = ANY(%s) AND kind = 'text' AND deleted_at IS NULL
-              AND ({PG_DOCUMENT}) @@ {PG_QUERY} {keyset}
+              AND search_vector @@ {PG_QUERY} {keyset}
             ORDER BY rank DESC, id DESC
             LIMIT %s
         ) AS page
