@@ -45,7 +45,8 @@ def read_all(group, people) -> None:
 
 
 def receipt_html(html: str, message) -> str:
-    found = re.search(rf'<(details|span) class="receipt[^"]*" id="message-{message.pk}-receipt".*?</\1>', html, re.DOTALL)
+    pattern = rf'<(details|span) class="receipt[^"]*" id="message-{message.pk}-receipt".*?</\1>'
+    found = re.search(pattern, html, re.DOTALL)
     assert found, f"no receipt for message {message.pk}"
     return found.group(0)
 
@@ -199,13 +200,12 @@ def test_the_chat_page_and_its_updates_take_the_same_queries_for_two_readers_and
     updates = f"{reverse('chat_updates', args=[group.pk])}?{urlencode({'after': 10**9, 'since': since})}"
     htmx = {"HTTP_HX_REQUEST": "true"}
 
+    page = reverse("chat", args=[group.pk])
+
     receipts_read_by(2, first=0)
-    few_page, few_updates = queries_for(as_alice, reverse("chat", args=[group.pk])), queries_for(as_alice, updates, **htmx)
+    few_page, few_updates = queries_for(as_alice, page), queries_for(as_alice, updates, **htmx)
     receipts_read_by(10, first=2)
-    many_page, many_updates = (
-        queries_for(as_alice, reverse("chat", args=[group.pk])),
-        queries_for(as_alice, updates, **htmx),
-    )
+    many_page, many_updates = queries_for(as_alice, page), queries_for(as_alice, updates, **htmx)
 
     assert "Seen by 12" in chat_page(as_alice, group)
     assert "Seen by 12" in as_alice.get(updates, **htmx).content.decode()  # the receipts it sends again
