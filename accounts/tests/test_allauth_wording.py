@@ -11,6 +11,7 @@ from html import unescape
 
 import pytest
 from django.conf import settings
+from django.core import mail
 from django.urls import reverse
 
 from accounts.models import User
@@ -200,3 +201,40 @@ def test_the_password_change_page_is_in_sentence_case_like_the_menu(client, alic
         assert f"{label}</label>" in html
     menu_item = "Change password" if language == "en" else "Сменить пароль"
     assert re.search(rf"<h1>\s*{menu_item}\s*</h1>", html)
+
+
+@pytest.mark.parametrize(
+    ("language", "subject", "words"),
+    [
+        ("en", "Choose a new FlowChat password", "Your username is alice."),
+        ("ru", "Новый пароль для FlowChat", "Ваше имя пользователя: alice."),
+    ],
+)
+def test_the_reset_email_speaks_flowchats_words_in_the_visitors_language(client, alice, language, subject, words):
+    alice.email = "alice@example.com"
+    alice.save()
+    speak(client, language)
+
+    client.post(reverse("account_reset_password"), {"email": "alice@example.com"})
+
+    (message,) = mail.outbox
+    assert message.subject.endswith(subject)
+    assert words in message.body
+    assert "/accounts/password/reset/key/" in message.body
+    assert "Hello from" not in message.body and "Thank you for using" not in message.body
+
+
+@pytest.mark.parametrize(
+    ("language", "subject"),
+    [("en", "No FlowChat account has this address"), ("ru", "Нет аккаунта FlowChat с этим адресом")],
+)
+def test_a_reset_for_an_unknown_address_says_so_and_links_to_signing_up(client, alice, language, subject):
+    speak(client, language)
+
+    client.post(reverse("account_reset_password"), {"email": "mallory@example.com"})
+
+    (message,) = mail.outbox
+    assert message.to == ["mallory@example.com"]
+    assert message.subject.endswith(subject)
+    assert f"http://testserver{SIGNUP_URL}" in message.body
+    assert "alice" not in message.body
