@@ -122,7 +122,7 @@ def message_menu(message: Message) -> Html:
 
 
 def receipt(message: Message, chat: Chat, receipts: ReadPositions) -> Html:
-    context = {"message": message, "chat": chat, "seen": receipts.seen_by(message), "oob": True}
+    context = {"message": message, "chat": chat, "seen": receipts.seen(message), "oob": True}
     return render("conversations/chat.html#receipt", context)
 
 

@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 
 from accounts.models import User
 from conversations.models import Chat, Message
-from conversations.receipts import ReadPositions
+from conversations.receipts import ReadPositions, Seen
 
 register = template.Library()
 
@@ -91,6 +91,6 @@ def unread_badge(count: int) -> str:
 
 
 @register.filter
-def seen_by(receipts: ReadPositions | str, message: Message) -> int:
-    """How many other members have read `message` (0 where the page has no read positions)."""
-    return receipts.seen_by(message) if isinstance(receipts, ReadPositions) and message.author_id else 0
+def seen_by(receipts: ReadPositions | str, message: Message) -> Seen:
+    """Who else has read `message`: how many, and names (nobody where the page has no read positions)."""
+    return receipts.seen(message) if isinstance(receipts, ReadPositions) and message.author_id else Seen(0)

@@ -35,9 +35,9 @@ PERSON_PAGES = {
 def log_in_with_the_form(tab: Tab, login: str, password: str) -> None:
     page = tab.page
     tab.goto("/accounts/login/")
-    page.get_by_label("Login:").fill(login)
+    page.get_by_label("Username or email:").fill(login)
     page.get_by_label("Password:").fill(password)
-    tab.submit(page.get_by_role("button", name="Sign In"))
+    tab.submit(page.get_by_role("button", name="Log in"))
 
 
 def log_out_from_the_menu(tab: Tab) -> None:
@@ -73,7 +73,7 @@ def test_signing_up_with_a_username_and_no_email_then_logging_out_and_back_in(ta
     page.get_by_label("Username:").fill("dora")
     page.get_by_label("Password:", exact=True).fill(PASSWORD)
     page.get_by_label("Password (again):").fill(PASSWORD)
-    tab.submit(page.get_by_role("button", name="Sign Up"))
+    tab.submit(page.get_by_role("button", name="Sign up"))
 
     expect(page).to_have_url(tab.url("/"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, dora")
@@ -174,7 +174,7 @@ def test_switching_to_russian_translates_the_pages_and_back(tab, alice):
 
     expect(page.locator("html")).to_have_attribute("lang", "ru")
     tab.goto("/accounts/password/change/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Изменить пароль")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Сменить пароль")  # as the menu says
     alice.refresh_from_db()
     assert alice.language == "ru"
 
@@ -183,7 +183,7 @@ def test_switching_to_russian_translates_the_pages_and_back(tab, alice):
 
     expect(page.locator("html")).to_have_attribute("lang", "en")
     tab.goto("/accounts/password/change/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Change Password")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Change password")
 
 
 def test_a_visitor_can_choose_theme_and_language_before_logging_in(desktop):
@@ -210,10 +210,10 @@ def test_changing_the_password_on_allauths_page_lets_you_log_in_with_the_new_one
     expect(page).to_have_url(tab.url("/accounts/password/change/"))
     tab.audit()
 
-    page.get_by_label("Current Password:").fill(PASSWORD)
-    page.get_by_label("New Password:", exact=True).fill(NEW_PASSWORD)
-    page.get_by_label("New Password (again):").fill(NEW_PASSWORD)
-    tab.submit(page.get_by_role("button", name="Change Password"))
+    page.get_by_label("Current password:").fill(PASSWORD)
+    page.get_by_label("New password:", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("New password (again):").fill(NEW_PASSWORD)
+    tab.submit(page.get_by_role("button", name="Change password"))
     expect(page.locator(".notice")).to_contain_text("Password successfully changed.")
 
     log_out_from_the_menu(tab)
