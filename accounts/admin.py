@@ -1,6 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from conversations import actions
 
 from .models import ApiToken, User
 
@@ -14,6 +17,25 @@ class UserAdmin(BaseUserAdmin):
         (_("Profile"), {"fields": ["avatar", "bio", "last_active", "theme", "language"]}),
     ]
     readonly_fields = ["last_active"]
+    actions = ["deactivate"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        # Unticking "Active" is closing the account: everything signed in as them ends now.
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            actions.deactivate_person(obj)
+
+    @admin.action(description=_("Deactivate selected people (signs them out everywhere)"))
+    def deactivate(self, request, queryset) -> None:
+        people = list(queryset.filter(is_active=True).exclude(pk=request.user.pk))
+        for person in people:
+            actions.deactivate_person(person)
+        count = len(people)
+        self.message_user(
+            request,
+            ngettext("%(count)d person deactivated.", "%(count)d people deactivated.", count) % {"count": count},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(ApiToken)
