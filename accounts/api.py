@@ -138,11 +138,13 @@ def profile(request: ApiRequest, pk: int) -> HttpResponse:
 
 @api_view(["GET"])
 def directory(request: ApiRequest) -> HttpResponse:
-    """Active people by username; every word of `q` must be in a username, first or last name."""
+    """Active people by username; every word of `q` must be in a username, first or last name.
+
+    With DIRECTORY=shared, only the people who share a chat with the caller (accounts.search)."""
     query = text_param(request, "q")
     limit = int_param(request, "limit", default=PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
     offset = int_param(request, "offset", default=0, minimum=0, maximum=MAX_OFFSET)
-    people = search_people(query).only("id", "username", "avatar")
+    people = search_people(query, request.user).only("id", "username", "avatar")
     # One row more than asked tells whether there is a next page without a COUNT query.
     page = list(people[offset : offset + limit + 1])
     headers = {}

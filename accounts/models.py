@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 
 from flowchat.images import random_name
 
+from .folding import search_name
+
 
 def avatar_path(instance: User, filename: str) -> str:
     return random_name("avatars", filename)
@@ -36,12 +38,22 @@ class User(AbstractUser):
     online_until = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
     theme = models.CharField(_("theme"), max_length=10, choices=Theme, default=Theme.SYSTEM)
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
+    # Username, first and last name folded (accounts.folding), kept in step on every save: what
+    # people search matches against, alike on SQLite and PostgreSQL.
+    search_name = models.TextField(editable=False, default="")
 
     class Meta(AbstractUser.Meta):
         constraints = [
             # "Alice" and "alice" are the same person to everyone reading a chat.
             models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
         ]
+
+    def save(self, *args, **kwargs) -> None:
+        self.search_name = search_name(self.username, self.first_name, self.last_name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"username", "first_name", "last_name"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "search_name"}
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("accounts:profile", args=[self.username])

@@ -191,6 +191,12 @@ ACCOUNT_RATE_LIMITS = {
     "signup": "20/h/ip",
 }
 
+# Who people search finds: everyone active (`all`, a team), or only those who already share a
+# chat with the searcher (`shared`, a server open to sign-up: no directory of every account).
+DIRECTORY = os.getenv("DIRECTORY", "all").strip().lower()
+if DIRECTORY not in {"all", "shared"}:
+    raise ImproperlyConfigured("DIRECTORY must be 'all' or 'shared'.")
+
 # Registration and login through the JSON API, per IP address and per username.
 API_RATE_LIMITS = {
     "register": os.getenv("API_RATE_LIMIT_REGISTER", "20/h"),
