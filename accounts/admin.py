@@ -5,7 +5,7 @@ from django.utils.translation import ngettext
 
 from conversations import actions
 
-from .models import ApiToken, User
+from .models import ApiToken, Invite, User
 
 
 @admin.register(User)
@@ -44,3 +44,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "name"]
     readonly_fields = ["user", "key_hash", "created_at", "last_used_at"]
     list_select_related = ["user"]
+
+
+@admin.register(Invite)
+class InviteAdmin(admin.ModelAdmin):
+    list_display = ["created_by", "created_at", "expires_at", "uses", "max_uses", "revoked_at"]
+    list_select_related = ["created_by"]
+    # The token is not shown here: the person who made the link copies it from their invites page.
+    fields = ["created_by", "expires_at", "max_uses", "uses", "revoked_at"]
+    readonly_fields = ["uses"]
+    raw_id_fields = ["created_by"]
