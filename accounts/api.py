@@ -35,7 +35,7 @@ from flowchat.api import (
 from .forms import ProfileForm
 from .invites import use_invite
 from .models import ApiToken, User
-from .search import search_people
+from .search import findable_by, search_people
 from .serializers import user_summary, user_to_dict
 
 USERNAME_TAKEN = "A user with that username already exists."
@@ -147,7 +147,8 @@ def me(request: ApiRequest) -> HttpResponse:
 
 @api_view(["GET"])
 def profile(request: ApiRequest, pk: int) -> HttpResponse:
-    person = User.objects.filter(pk=pk, is_active=True).first()
+    # With DIRECTORY=shared, walking the ids must not list every account: a stranger is "none".
+    person = findable_by(request.user).filter(pk=pk).first()
     if person is None:
         raise ApiError(404, "No such user.")
     return json_response(user_to_dict(person))

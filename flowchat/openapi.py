@@ -349,8 +349,8 @@ PATHS |= {
             operation_id="listUsers",
             summary="Active people, by username",
             description="Every word of `q` is matched in the username, first or last name, in any case and any "
-            "alphabet (ё and е alike). With `DIRECTORY=shared` only the people who share a chat with the "
-            "caller are listed (the caller too).",
+            "alphabet (ё and е alike). With `DIRECTORY=shared` only the caller, the people who share a chat "
+            "with them, and anyone whose whole username is `q` are listed.",
             tag=PEOPLE,
             parameters=[_param("Search"), _param("Limit"), _param("Offset")],
             responses={
@@ -392,6 +392,8 @@ PATHS |= {
         "get": operation(
             operation_id="profile",
             summary="Someone's profile",
+            description="404 for anyone not active, and with `DIRECTORY=shared` for anyone who shares no chat "
+            "with the caller.",
             tag=PEOPLE,
             responses={200: answer("That person.", ref("User"))},
             errors=[404],

@@ -103,7 +103,7 @@ def test_a_shared_directory_shows_only_people_you_share_a_chat_with(settings, br
     actions.create_group(bob, "Bob and carol", [carol])  # carol shares a chat with bob, not with alice
 
     assert page_finds(browser, "a") == ["bob"]
-    fragment = browser.get(reverse("people"), {"q": "carol"}, headers=HTMX).content.decode()
+    fragment = browser.get(reverse("people"), {"q": "caro"}, headers=HTMX).content.decode()
     assert "<html" not in fragment and "@<bdi>carol</bdi>" not in fragment
     assert api_finds(alice, "") == ["alice", "bob"]
     assert api_finds(bob, "") == ["alice", "bob", "carol"]
@@ -137,3 +137,27 @@ def test_a_shared_directory_takes_the_same_queries_for_few_and_many(settings, al
         response = client.get("/api/users/all/", **headers)
 
     assert len(response.json()) == people + 1
+
+
+def test_a_shared_directory_finds_a_stranger_by_their_whole_username_only(settings, browser, alice, bob, carol):
+    settings.DIRECTORY = "shared"
+
+    assert page_finds(browser, "CAROL") == ["carol"]  # told her name: any case
+    assert api_finds(alice, "carol") == ["carol"]
+    assert page_finds(browser, "caro") == []
+    assert page_finds(browser, "cole") == []  # her last name is not her username
+    picker = browser.get(reverse("create_group"), {"q": "carol"})
+    assert [person.username for person in picker.context["candidates"]] == ["carol"]
+
+
+def test_a_shared_directory_keeps_strangers_profiles_out_of_the_api(settings, alice, bob, carol):
+    settings.DIRECTORY = "shared"
+    actions.get_or_create_direct_chat(alice, bob)
+    headers = auth(alice)
+
+    assert Client().get(f"/api/users/{bob.pk}/profile/", **headers).status_code == 200
+    assert Client().get(f"/api/users/{alice.pk}/profile/", **headers).status_code == 200
+    stranger = Client().get(f"/api/users/{carol.pk}/profile/", **headers)
+    assert stranger.status_code == 404 and stranger.json() == {"detail": "No such user."}
+    settings.DIRECTORY = "all"
+    assert Client().get(f"/api/users/{carol.pk}/profile/", **headers).status_code == 200
