@@ -5,6 +5,7 @@ from django.utils.translation import ngettext
 
 from conversations import actions
 
+from .folding import fold
 from .models import ApiToken, Invite, User
 
 
@@ -18,6 +19,17 @@ class UserAdmin(BaseUserAdmin):
     ]
     readonly_fields = ["last_active"]
     actions = ["deactivate"]
+
+    def get_search_results(self, request, queryset, search_term):
+        # The admin's own icontains misses "Иванов" for "иванов" on SQLite: add the folded names.
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        words = search_term.split()
+        if words:
+            folded = queryset
+            for word in words:
+                folded = folded.filter(search_name__contains=fold(word))
+            found = found | folded
+        return found, may_have_duplicates
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)

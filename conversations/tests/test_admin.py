@@ -5,6 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import ApiToken, User
+from conftest import make_person
 from conversations import actions
 from flowchat.testing import token_for
 
@@ -87,3 +88,10 @@ def test_the_deactivate_action_spares_the_operator_and_says_how_many(operator, a
     assert "2 people deactivated." in response.content.decode()
     assert set(User.objects.filter(is_active=False).values_list("username", flat=True)) == {"alice", "bob"}
     assert User.objects.get(pk=admin.pk).is_active
+
+
+def test_the_people_list_finds_a_cyrillic_name_in_any_case(operator, alice):
+    make_person("vanya", "Пётр", "Иванов")
+    found = operator.get(reverse("admin:accounts_user_changelist"), {"q": "петр иванов"})
+    assert found.context["cl"].result_count == 1
+    assert "vanya" in found.content.decode()
