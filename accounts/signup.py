@@ -64,9 +64,13 @@ class SignupView(AllauthSignupView):
         return initial
 
     def form_valid(self, form: SignupForm) -> HttpResponse:
+        if settings.SIGNUP != "invite":
+            return super().form_valid(form)
         try:
             return super().form_valid(form)
         except ValidationError as error:
+            # From use_invite in try_save: the link was checked with the form, then used up or
+            # revoked before this sign-up could count on it.
             form.add_error("invite", error)
             return self.form_invalid(form)
 

@@ -139,6 +139,19 @@ def test_a_refused_sign_up_keeps_the_invites_use(by_invite, client, operator, al
     assert Invite.objects.get(pk=invite.pk).uses == 0
 
 
+def test_a_link_used_up_between_the_check_and_the_sign_up_is_a_form_error(by_invite, client, operator, monkeypatch):
+    invite = make_invite(operator, max_uses=1)
+    use_invite(invite.token)  # someone else took the last use...
+    monkeypatch.setattr("accounts.signup.check_invite", lambda token: None)  # ...after this form was checked
+
+    response = signup(client, invite=invite.token)
+
+    assert response.status_code == 200
+    assert "used as many times as it allows" in " ".join(form_errors(response)["invite"])
+    assert not User.objects.filter(username="dave").exists()
+    assert Invite.objects.get(pk=invite.pk).uses == 1
+
+
 def test_the_token_is_unguessable_and_only_its_hash_is_looked_up(operator):
     first, second = make_invite(operator), make_invite(operator)
     assert len(first.token) >= 32 and first.token != second.token
