@@ -61,9 +61,11 @@ def test_an_open_server_signs_anyone_up_without_an_invite(client):
 
 
 def test_a_closed_server_says_so_and_makes_no_account(settings, client):
+    assert 'href="/accounts/signup/"' in client.get(reverse("account_login")).content.decode()
     settings.SIGNUP = "closed"
     page = client.get(SIGNUP_URL)
     assert "Sign Up Closed" in page.content.decode()
+    assert 'class="button" href="/accounts/signup/"' not in page.content.decode()  # the header offers none
     signup(client)
     response = register("erin")
 
