@@ -11,6 +11,7 @@ from typing import Any
 from allauth.account import app_settings as allauth_settings
 from allauth.account.adapter import get_adapter
 from django import forms
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import update_last_login
 from django.core.exceptions import ValidationError
@@ -32,11 +33,14 @@ from flowchat.api import (
 )
 
 from .forms import ProfileForm
+from .invites import use_invite
 from .models import ApiToken, User
-from .search import search_people
+from .search import findable_by, search_people
 from .serializers import user_summary, user_to_dict
 
 USERNAME_TAKEN = "A user with that username already exists."
+SIGNUP_CLOSED = "Sign-up is closed on this server: accounts are made by its operators."
+INVITE_NEEDED = "Sign-up on this server is by invitation: send the token of your invite link as `invite`."
 PASSWORD_NOT_HERE = "Passwords are not changed through this endpoint: use the password change page."  # noqa: S105 (a message, not a secret)
 EDITABLE_FIELDS = ("first_name", "last_name", "bio")
 # What a whole User carries beside them: taken back unchanged, never changed here.
@@ -81,16 +85,29 @@ def _username_key(data: dict[str, Any]) -> dict[str, str]:
 
 @api_view(["POST"], auth=False)
 def register(request: ApiRequest) -> HttpResponse:
-    check_fields(request.data, ("username", "password"))
+    """A new account, under the server's SIGNUP mode: open, by invite (`invite`), or closed (403)."""
+    if settings.SIGNUP == "closed":
+        raise ApiError(403, SIGNUP_CLOSED)
+    # `invite` is taken in every mode, so a script written for an invite-only server runs anywhere.
+    check_fields(request.data, ("username", "password", "invite"))
     limit_rate(request, "register", **_username_key(request.data))
+    invite = request.data.get("invite", "").strip()
+    if settings.SIGNUP == "invite" and not invite:
+        raise ApiError(400, "Some fields are not valid.", {"invite": [INVITE_NEEDED]})
     form = RegistrationForm(request.data)
     if not form.is_valid():
         return validation_error(form)
     try:
         with transaction.atomic():
+            if settings.SIGNUP == "invite":
+                # Used in the account's transaction: a failed sign-up gives the use back.
+                use_invite(invite)
             user = User.objects.create_user(
                 username=form.cleaned_data["username"], password=form.cleaned_data["password"]
             )
+    except ValidationError as exc:
+        reason = " ".join(exc.messages)
+        raise ApiError(403, reason, {"invite": [reason]}) from exc
     except IntegrityError as exc:
         # Two sign-ups for the same name in the same instant: the database decides.
         raise ApiError(400, "Some fields are not valid.", {"username": [USERNAME_TAKEN]}) from exc
@@ -130,7 +147,8 @@ def me(request: ApiRequest) -> HttpResponse:
 
 @api_view(["GET"])
 def profile(request: ApiRequest, pk: int) -> HttpResponse:
-    person = User.objects.filter(pk=pk, is_active=True).first()
+    # With DIRECTORY=shared, walking the ids must not list every account: a stranger is "none".
+    person = findable_by(request.user).filter(pk=pk).first()
     if person is None:
         raise ApiError(404, "No such user.")
     return json_response(user_to_dict(person))
@@ -138,11 +156,13 @@ def profile(request: ApiRequest, pk: int) -> HttpResponse:
 
 @api_view(["GET"])
 def directory(request: ApiRequest) -> HttpResponse:
-    """Active people by username; every word of `q` must be in a username, first or last name."""
+    """Active people by username; every word of `q` must be in a username, first or last name.
+
+    With DIRECTORY=shared, only the people who share a chat with the caller (accounts.search)."""
     query = text_param(request, "q")
     limit = int_param(request, "limit", default=PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
     offset = int_param(request, "offset", default=0, minimum=0, maximum=MAX_OFFSET)
-    people = search_people(query).only("id", "username", "avatar")
+    people = search_people(query, request.user).only("id", "username", "avatar")
     # One row more than asked tells whether there is a next page without a COUNT query.
     page = list(people[offset : offset + limit + 1])
     headers = {}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from .models import User
@@ -20,4 +21,5 @@ def theme_for(request: HttpRequest) -> str:
 
 
 def preferences(request: HttpRequest) -> dict[str, object]:
-    return {"theme": theme_for(request), "themes": User.Theme.choices}
+    # signup_closed: the header offers no sign-up a visitor cannot make (SIGNUP=closed).
+    return {"theme": theme_for(request), "themes": User.Theme.choices, "signup_closed": settings.SIGNUP == "closed"}

@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 
 from flowchat.images import random_name
 
+from .folding import search_name
+
 
 def avatar_path(instance: User, filename: str) -> str:
     return random_name("avatars", filename)
@@ -36,12 +38,22 @@ class User(AbstractUser):
     online_until = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
     theme = models.CharField(_("theme"), max_length=10, choices=Theme, default=Theme.SYSTEM)
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
+    # Username, first and last name folded (accounts.folding), kept in step on every save: what
+    # people search matches against, alike on SQLite and PostgreSQL.
+    search_name = models.TextField(editable=False, default="")
 
     class Meta(AbstractUser.Meta):
         constraints = [
             # "Alice" and "alice" are the same person to everyone reading a chat.
             models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
         ]
+
+    def save(self, *args, **kwargs) -> None:
+        self.search_name = search_name(self.username, self.first_name, self.last_name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"username", "first_name", "last_name"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "search_name"}
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("accounts:profile", args=[self.username])
@@ -62,6 +74,15 @@ class User(AbstractUser):
         if self.avatar:
             return self.avatar.url
         return reverse("accounts:initials", args=[self.pk])
+
+    @property
+    def can_invite(self) -> bool:
+        """May make invite links: only while sign-up is by invite, operators or (SIGNUP_INVITES_BY=members) anyone."""
+        return (
+            settings.SIGNUP == "invite"
+            and self.is_active
+            and (self.is_staff or settings.SIGNUP_INVITES_BY == "members")
+        )
 
     @property
     def is_online(self) -> bool:
@@ -122,3 +143,69 @@ class Connection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} until {self.expires_at:%H:%M:%S}"
+
+
+class InviteQuerySet(models.QuerySet["Invite"]):
+    def usable(self) -> InviteQuerySet:
+        """Not revoked, not expired, not used up: the condition a sign-up checks and consumes under."""
+        now = timezone.now()
+        return self.filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now),
+            models.Q(max_uses__isnull=True) | models.Q(uses__lt=models.F("max_uses")),
+            revoked_at__isnull=True,
+        )
+
+
+class Invite(models.Model):
+    """A join link (SIGNUP=invite): whoever has it may sign up, until it expires, is used up or revoked.
+
+    The token is kept so its link can be shown and copied again (as Campfire's join link is);
+    it is looked up by its hash, so the database's comparison tells nothing about it.
+    """
+
+    token = models.CharField(max_length=64, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invites", verbose_name=_("made by")
+    )
+    created_at = models.DateTimeField(_("made at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True, help_text=_("Empty: never expires."))
+    max_uses = models.PositiveIntegerField(
+        _("sign-ups allowed"), null=True, blank=True, help_text=_("Empty: any number.")
+    )
+    uses = models.PositiveIntegerField(_("sign-ups so far"), default=0, editable=False)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    objects = InviteQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invite link")
+        verbose_name_plural = _("invite links")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_by} ({self.created_at:%Y-%m-%d})"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.token:
+            self.token = secrets.token_urlsafe(24)
+            self.token_hash = hash_token(self.token)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("accounts:join", args=[self.token])
+
+    @property
+    def state(self) -> str:
+        """Why it can or cannot be used now: usable, revoked, expired or used_up."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= timezone.now():
+            return "expired"
+        if self.max_uses is not None and self.uses >= self.max_uses:
+            return "used_up"
+        return "usable"
+
+    @property
+    def can_be_used(self) -> bool:
+        return self.state == "usable"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import invite_views, views
 
 app_name = "accounts"
 
@@ -10,4 +10,7 @@ urlpatterns = [
     path("settings/", views.edit_profile, name="settings"),
     path("settings/preferences/", views.preferences, name="preferences"),
     path("media/avatars/<str:name>", views.avatar_file, name="avatar_file"),
+    path("invites/", invite_views.invites, name="invites"),
+    path("invites/<int:pk>/revoke/", invite_views.revoke, name="revoke_invite"),
+    path("join/<str:token>/", invite_views.join, name="join"),
 ]

@@ -20,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Connection, User
+from accounts.models import ApiToken, Connection, User
 
 from . import broadcast, limits
 from .models import MESSAGE_MAX_LENGTH, TITLE_MAX_LENGTH, Chat, Membership, Message, direct_key_for
@@ -418,6 +418,22 @@ def close_sockets(
     """A session ended (logout), the password changed (every tab must log in again), or an API
     token was revoked: the sockets they opened close."""
     _later(broadcast.close_sockets, user_id, session=session, all_sessions=all_sessions, token=token)
+
+
+def deactivate_person(user: User) -> None:
+    """An operator closes an account: its sessions, API tokens and open sockets end at once.
+
+    Their messages stay, under their name. Sessions need no sweep: Django's auth backends
+    refuse an inactive person on the next request and socket handshake (user_can_authenticate).
+    Tokens are deleted, so reactivating the account does not revive keys handed out before.
+    """
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        user.is_active = False
+        # Each deleted token also closes the script sockets it opened (conversations.signals).
+        ApiToken.objects.filter(user=user).delete()
+        # Their sockets closing takes them offline, as any last tab closing does.
+        _later(broadcast.close_sockets, user.pk, person=True)
 
 
 def sockets_changed(

@@ -332,8 +332,15 @@ def _live_presence_chats(user_ids: Iterable[int]) -> list[tuple[int, int]]:
 
 
 def close_sockets(
-    user_id: int, *, session: str | None = None, all_sessions: bool = False, token: int | None = None
+    user_id: int,
+    *,
+    session: str | None = None,
+    all_sessions: bool = False,
+    token: int | None = None,
+    person: bool = False,
 ) -> None:
-    """The sockets of ended sessions or a revoked token close themselves (conversations.consumers)."""
+    """The sockets of ended sessions, a revoked token or a closed account close themselves (conversations.consumers)."""
     ended = {"type": "close_sockets", "session": session, "all_sessions": all_sessions, "token": token}
+    if person:
+        ended["person"] = True
     outbox.put(person_group(user_id), ended)

@@ -450,7 +450,10 @@ class BrowserSocket(PersonSocket):
         await self.enter(listening)
 
     async def close_if_ended(self, ended: dict[str, Any]) -> None:
-        if ended["all_sessions"]:
+        if ended.get("person"):
+            # The account was closed: no reconnect will get back in.
+            await self.close(code=UNAUTHORIZED)
+        elif ended["all_sessions"]:
             # A new password: htmx reconnects after this code, and the handshake checks the session again.
             await self.close(code=SERVICE_RESTART)
         elif ended["session"] is not None and ended["session"] == self.session_key:
@@ -557,7 +560,7 @@ class ApiSocket(PersonSocket):
         await self.send_json({"event": "member.removed", "chat": chat_id, "data": data})
 
     async def close_if_ended(self, ended: dict[str, Any]) -> None:
-        if ended["token"] is not None and ended["token"] == self.token_id:
+        if ended.get("person") or (ended["token"] is not None and ended["token"] == self.token_id):
             await self.close(code=UNAUTHORIZED)
 
     async def send_json(self, content: dict[str, Any]) -> None:

@@ -105,12 +105,12 @@ def _error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-def _people_by_ids(ids: Iterable[str], *, exclude: User) -> list[User]:
-    """The active people among `ids` (as strings from a form), by username; others are dropped."""
+def _people_by_ids(ids: Iterable[str], *, viewer: User) -> list[User]:
+    """The people `viewer` may find among `ids` (as strings from a form), by username; others are dropped."""
     pks = {pk for pk in map(_whole_number, list(ids)[:MAX_PICKED]) if pk is not None and 0 < pk < 2**31}
     if not pks:
         return []
-    return list(search_people("").filter(pk__in=pks).exclude(pk=exclude.pk))
+    return list(search_people("", viewer).filter(pk__in=pks).exclude(pk=viewer.pk))
 
 
 # Find people -----------------------------------------------------------------------------------
@@ -125,7 +125,7 @@ def people(request: HttpRequest) -> HttpResponse:
     found: list[User] = []
     has_more = False
     if query:
-        found, has_more = _page_of(search_people(query).exclude(pk=request.user.pk), page)
+        found, has_more = _page_of(search_people(query, request.user).exclude(pk=request.user.pk), page)
     template = _fragment(request, "conversations/people.html", {"people-results": "results", "people-more": "page"})
     context = {"q": query, "people": found, "page": page, "has_more": has_more, "next_page": page + 1}
     return _render(request, template, context)
@@ -179,12 +179,12 @@ def create_group(request: HttpRequest) -> HttpResponse:
         data = request.GET
         form = GroupForm(initial={"title": data.get("title", "")})
 
-    picked = _people_by_ids(data.getlist("members"), exclude=request.user)
+    picked = _people_by_ids(data.getlist("members"), viewer=request.user)
     query = _search_text(data)
     candidates: list[User] = []
     more_candidates = False
     if query:
-        found = search_people(query).exclude(pk=request.user.pk).exclude(pk__in=[person.pk for person in picked])
+        found = search_people(query, request.user).exclude(pk__in=[request.user.pk, *(person.pk for person in picked)])
         candidates = list(found[: CANDIDATES + 1])
         more_candidates = len(candidates) > CANDIDATES
         candidates = candidates[:CANDIDATES]
@@ -222,7 +222,7 @@ def _settings_context(request: HttpRequest, chat: Chat, query: str = "") -> dict
     more_candidates = False
     if query:
         member_ids = [m.user_id for m in memberships]
-        found = list(search_people(query).exclude(pk__in=member_ids)[: CANDIDATES + 1])
+        found = list(search_people(query, request.user).exclude(pk__in=member_ids)[: CANDIDATES + 1])
         candidates, more_candidates = found[:CANDIDATES], len(found) > CANDIDATES
     return {
         "chat": chat,

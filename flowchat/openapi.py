@@ -182,6 +182,12 @@ SCHEMAS |= {
                 "description": "Checked by the server's password rules: at least 8 characters, not common, "
                 "not all digits, not like the username.",
             },
+            "invite": {
+                "type": "string",
+                "maxLength": 100,
+                "description": "The token of an invite link (the last part of `/join/<token>/`). Required when the "
+                "server's sign-up is by invitation (`SIGNUP=invite`); taken and ignored when it is open.",
+            },
         },
     },
     "Credentials": {
@@ -305,12 +311,15 @@ PATHS |= {
         "post": operation(
             operation_id="register",
             summary="Create an account",
-            description=RATE_LIMITED,
+            description="Follows the server's sign-up mode (`SIGNUP`): `open` takes anyone; `invite` needs "
+            "`invite`, the token of a usable invite link (400 when it is missing, 403 when it is not valid, "
+            "was revoked, has expired or is used up; each use is counted once the account is made); `closed` "
+            "answers 403, as accounts are made by the operators. " + RATE_LIMITED,
             tag=PEOPLE,
             auth=False,
             body=json_content(ref("Registration")),
             responses={201: answer("The new person.", ref("User"))},
-            errors=[429],
+            errors=[403, 429],
         ),
     },
     "/api/login/": {
@@ -345,6 +354,9 @@ PATHS |= {
         "get": operation(
             operation_id="listUsers",
             summary="Active people, by username",
+            description="Every word of `q` is matched in the username, first or last name, in any case and any "
+            "alphabet (ё and е alike). With `DIRECTORY=shared` only the caller, the people who share a chat "
+            "with them, and anyone whose whole username is `q` are listed.",
             tag=PEOPLE,
             parameters=[_param("Search"), _param("Limit"), _param("Offset")],
             responses={
@@ -386,6 +398,8 @@ PATHS |= {
         "get": operation(
             operation_id="profile",
             summary="Someone's profile",
+            description="404 for anyone not active, and with `DIRECTORY=shared` for anyone who shares no chat "
+            "with the caller.",
             tag=PEOPLE,
             responses={200: answer("That person.", ref("User"))},
             errors=[404],

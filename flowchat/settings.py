@@ -180,6 +180,17 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
+# Who may make an account: anyone (`open`, as the original API), whoever has an invite link
+# (`invite`; links are made by operators, or by any member with SIGNUP_INVITES_BY=members),
+# or nobody but the operators, in the admin or with createsuperuser (`closed`).
+SIGNUP = os.getenv("SIGNUP", "open").strip().lower()
+if SIGNUP not in {"open", "invite", "closed"}:
+    raise ImproperlyConfigured("SIGNUP must be 'open', 'invite' or 'closed'.")
+SIGNUP_INVITES_BY = os.getenv("SIGNUP_INVITES_BY", "staff").strip().lower()
+if SIGNUP_INVITES_BY not in {"staff", "members"}:
+    raise ImproperlyConfigured("SIGNUP_INVITES_BY must be 'staff' or 'members'.")
+ACCOUNT_ADAPTER = "accounts.signup.AccountAdapter"
+ACCOUNT_FORMS = {"signup": "accounts.signup.SignupForm"}
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
@@ -195,6 +206,12 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "signup": "20/h/ip",
 }
+
+# Who people search finds: everyone active (`all`, a team), or only those who already share a
+# chat with the searcher (`shared`, a server open to sign-up: no directory of every account).
+DIRECTORY = os.getenv("DIRECTORY", "all").strip().lower()
+if DIRECTORY not in {"all", "shared"}:
+    raise ImproperlyConfigured("DIRECTORY must be 'all' or 'shared'.")
 
 # Registration and login through the JSON API, per IP address and per username.
 API_RATE_LIMITS = {

@@ -1,9 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from accounts.signup import signup
 from flowchat import api, openapi
 
 urlpatterns = [
+    # Before allauth's own: the sign-up page that knows invites (accounts.signup).
+    path("accounts/signup/", signup, name="account_signup"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),

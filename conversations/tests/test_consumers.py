@@ -604,6 +604,30 @@ async def test_revoking_a_token_closes_the_sockets_it_opened(alice):
     await other_api.disconnect()
 
 
+async def test_deactivating_a_person_closes_their_tabs_and_scripts_and_no_one_elses(alice, bob, chat):
+    def deactivate_in_admin() -> int:
+        operator = Client()
+        operator.force_login(User.objects.create_superuser("operator", password="operator-password-1"))
+        return operator.post(
+            "/admin/accounts/user/",
+            {"action": "deactivate", "_selected_action": [bob.pk]},
+        ).status_code
+
+    bob_tab, bob_script, alice_tab = await open_tab(bob, chat), await script(bob), await open_tab(alice, chat)
+    assert (await bob_script.connect())[0]
+    await pushed(bob_tab), await events(bob_script), await pushed(alice_tab)
+
+    assert await act(deactivate_in_admin)() == 302
+
+    assert (await bob_tab.receive_output())["code"] == 4401
+    assert (await bob_script.receive_output())["code"] == 4401
+    # Even a session made for them after this (force_login ignores is_active) gets no socket.
+    assert await (await tab(bob, chat)).connect() == (False, 4401)
+    await pushed(alice_tab)  # she may hear bob go offline; her tab stays open
+    assert await alice_tab.receive_nothing(timeout=0.1)
+    await alice_tab.disconnect()
+
+
 async def test_a_new_password_makes_every_tab_reconnect_and_only_this_sessions_get_back_in(alice):
     def logged_in() -> tuple[Client, str]:
         browser = Client()

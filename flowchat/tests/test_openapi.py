@@ -72,6 +72,9 @@ def test_every_documented_people_answer_is_what_the_endpoints_really_send(alice,
     api.post("/api/users/", {"username": "ALICE", "password": "123"}, **as_json)
     api.post("/api/users/", "not json", **as_json)
     api.post("/api/users/", "username=dave", content_type="application/x-www-form-urlencoded")
+    settings.SIGNUP = "closed"
+    api.post("/api/users/", {"username": "frank", "password": PASSWORD}, **as_json)
+    settings.SIGNUP = "open"
 
     # Login and tokens
     key = api.post("/api/login/", {"username": "alice", "password": PASSWORD}, **as_json).json()["token"]

@@ -251,6 +251,9 @@ NOT_ABOUT_A_CHAT = {
     "api/users/<int:pk>/profile/": "a profile: any signed-in person may see it",
     "api/chats/get_or_create/": "opens one's own direct chat with someone",
     "^api(?:/[\\s\\S]*)?$": "the JSON 404 for everything else under /api/",
+    "invites/": "one's own invite links (an operator's: all of them); 404 unless SIGNUP=invite",
+    "invites/<int:pk>/revoke/": "revokes one of one's own invite links (404 for anyone else's)",
+    "join/<str:token>/": "an invite link: sends its token to the sign-up page",
 }
 # Whole includes that are not about chats: django-allauth's account pages (one's own
 # account) and the admin (staff only).
