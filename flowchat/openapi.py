@@ -311,7 +311,10 @@ PATHS |= {
         "post": operation(
             operation_id="login",
             summary="Get a new token",
-            description="Every login issues a new token, named after the User-Agent. " + RATE_LIMITED,
+            description="Every login issues a new token, named after the User-Agent. Wrong passwords are "
+            "limited as on the login page: per username and client address, per username, and (much higher) "
+            "per client address (settings `LOGIN_FAILURES_*`); past a limit the answer is 429 with Retry-After "
+            "and a `detail` saying how many minutes to wait, before the password is checked.",
             tag=PEOPLE,
             auth=False,
             body=json_content(ref("Credentials")),

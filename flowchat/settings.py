@@ -186,21 +186,34 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_USERNAME_MIN_LENGTH = 2
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": "10/m/ip,5/5m/key",
+    # Logins are limited by FlowChat's own policy (accounts/login_throttle.py), which the
+    # login page and /api/login/ share: allauth's per-address limits would lock out an office.
+    "login": None,
+    "login_failed": None,
     "signup": "20/h/ip",
 }
 
-# Registration and login through the JSON API, per IP address and per username.
+# Wrong passwords before a login must wait (accounts/login_throttle.py): per login name and
+# address, per login name from anywhere, and per address for every name; each count fills
+# again over LOGIN_FAILURE_WINDOW_MINUTES. 0 turns that count off.
+LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = envint("LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS", 5)
+LOGIN_FAILURES_PER_ACCOUNT = envint("LOGIN_FAILURES_PER_ACCOUNT", 20)
+LOGIN_FAILURES_PER_ADDRESS = envint("LOGIN_FAILURES_PER_ADDRESS", 200)
+LOGIN_FAILURE_WINDOW_MINUTES = envint("LOGIN_FAILURE_WINDOW_MINUTES", 15)
+
+# Registration through the JSON API, per IP address and per username.
 API_RATE_LIMITS = {
     "register": os.getenv("API_RATE_LIMIT_REGISTER", "20/h"),
-    "login": os.getenv("API_RATE_LIMIT_LOGIN", "10/m"),
 }
 
 # Behind a proxy every request comes from the proxy's address; the client's own is in
-# the header the proxy sets (for example X-Real-IP), which rate limits must count by.
+# the header the proxy sets (for example X-Real-IP), which rate limits must count by
+# (flowchat/addresses.py, and allauth's sign-up limit).
 if client_ip_header := os.getenv("CLIENT_IP_HEADER"):
     RATELIMIT_IP_META_KEY = "HTTP_" + client_ip_header.upper().replace("-", "_")
+    ALLAUTH_TRUSTED_CLIENT_IP_HEADER = client_ip_header
 
 # Messages a person may send: a burst of SEND_RATE_BURST at once, then SEND_RATE_PER_MINUTE
 # (conversations/limits.py). Either set to 0 turns the limit off.
