@@ -14,6 +14,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
+from flowchat.secret_key import load_or_create
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -35,12 +37,11 @@ def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
 
 
-DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
-# An empty SECRET_KEY (a blank line in an env file) counts as unset, not as a key.
-SECRET_KEY = os.getenv("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
-DEBUG = envbool("DEBUG", "true")
-if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
-    raise ImproperlyConfigured("Set SECRET_KEY: the development key must not be used with DEBUG off.")
+# Off unless asked for: Django's debug pages show settings and code to whoever hits an error.
+DEBUG = envbool("DEBUG", "false")
+# An empty SECRET_KEY (a blank line in an env file) counts as unset, not as a key. Unset, the
+# key is made once and kept in SECRET_KEY_FILE (git-ignored, readable by its owner alone).
+SECRET_KEY = os.getenv("SECRET_KEY") or load_or_create(Path(os.getenv("SECRET_KEY_FILE") or BASE_DIR / ".secret_key"))
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
@@ -261,11 +262,20 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.getenv("STATIC_ROOT") or BASE_DIR / "staticfiles")
 # In development static files come straight from the apps; in production from
-# `collectstatic` output, served by WhiteNoise from every ASGI process.
+# `collectstatic` output (bin/run runs it), served by WhiteNoise from every ASGI process,
+# under hashed names that browsers keep for good (flowchat/static_files.py).
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "flowchat.static_files.HashedStaticFiles"
+    },
+}
 
 # Email ----------------------------------------------------------------------------
 
@@ -327,4 +337,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Django's own logging gives "django" a console handler of its own (printing with DEBUG on);
+        # its records go on to the root's console too, so each line would be printed twice.
+        "django": {"handlers": [], "propagate": True},
+    },
 }
