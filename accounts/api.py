@@ -32,6 +32,7 @@ from flowchat.api import (
     validation_error,
 )
 
+from . import login_throttle
 from .forms import ProfileForm
 from .invites import use_invite
 from .models import ApiToken, User
@@ -117,13 +118,19 @@ def register(request: ApiRequest) -> HttpResponse:
 @api_view(["POST"], auth=False)
 def login(request: ApiRequest) -> HttpResponse:
     check_fields(request.data, ("username", "password"))
-    limit_rate(request, "login", **_username_key(request.data))
     form = CredentialsForm(request.data)
     if not form.is_valid():
         return validation_error(form)
-    user = authenticate(request, username=form.cleaned_data["username"], password=form.cleaned_data["password"])
+    username = form.cleaned_data["username"]
+    try:
+        login_throttle.check(request, username)
+    except login_throttle.TooManyFailures as refusal:
+        raise ApiError(429, str(refusal), headers={"Retry-After": str(refusal.retry_after)}) from refusal
+    user = authenticate(request, username=username, password=form.cleaned_data["password"])
     if user is None:
+        login_throttle.failed(request, username)
         raise ApiError(401, "Unable to log in with these credentials.", headers={"WWW-Authenticate": "Token"})
+    login_throttle.succeeded(request, username)
     client = "".join(ch for ch in request.headers.get("User-Agent", "") if ch.isprintable()).strip()
     _, key = ApiToken.objects.issue(user, name=client or "API client")
     update_last_login(None, user)

@@ -1,4 +1,5 @@
-"""The sign-up page under SIGNUP=open|invite|closed (allauth's form, adapter and view, extended).
+"""The sign-up page under SIGNUP=open|invite|closed (allauth's form and view, extended; the
+adapter, accounts.adapters, says whether sign-up is open).
 
 `closed`: allauth shows its "sign-up is closed" page. `invite`: the form asks for an invite
 (prefilled when the person arrives by the link) and the account is created in the same
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from allauth.account.views import SignupView as AllauthSignupView
 from django import forms
@@ -20,11 +20,6 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from .invites import MAX_TOKEN_LENGTH, check_invite, use_invite
-
-
-class AccountAdapter(DefaultAccountAdapter):
-    def is_open_for_signup(self, request: HttpRequest) -> bool:
-        return settings.SIGNUP != "closed"
 
 
 class SignupForm(AllauthSignupForm):

@@ -333,12 +333,18 @@ def search(request: ApiRequest) -> HttpResponse:
 
 @api_view(["POST"], accepts=frozenset())
 def join(request: ApiRequest, pk: int) -> HttpResponse:
-    """Join an open group; its history starts read. A closed group is a 404, as for any outsider."""
+    """Join an open group (201); its history starts read. A member already gets the chat (200);
+    a closed group is a 404, as for any outsider."""
     chat = Chat.objects.seen_from_outside(request.user).filter(pk=pk, is_group=True).first()
     if chat is None:
         raise Http404("No such open group.")  # as for any chat one may not see
-    with refusals(None):
-        actions.join_group(chat, request.user)
+    try:
+        with refusals(None):
+            actions.join_group(chat, request.user)
+    except ApiError:
+        if not chat.memberships.filter(user=request.user).exists():
+            raise
+        return chat_answer(request.user, chat.pk)  # a member already: joining again changes nothing
     return chat_answer(request.user, chat.pk, status=201)
 
 

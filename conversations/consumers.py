@@ -43,6 +43,7 @@ from flowchat.api import token_from_header
 from . import actions, rendering
 from .broadcast import chat_group, person_group
 from .models import Chat, Membership, Message
+from .peers import PeerGone, quiet_sends
 from .presence import presence
 from .receipts import ReadPositions
 from .serializers import message_to_dict
@@ -175,8 +176,12 @@ class PersonSocket(AsyncWebsocketConsumer):
     ending = False  # closed for what it sent: what it sent after is ignored
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        # A send to a tab that closed meanwhile ends this consumer like a disconnect (conversations.peers).
+        send = quiet_sends(send, lambda: f"The socket at {scope.get('path')} of {scope.get('client')}")
         try:
             await super().__call__(scope, receive, send)
+        except PeerGone:
+            pass  # gone before channels' own loop began (it catches StopConsumer once inside)
         except Exception:
             if hasattr(self, "channel_name"):
                 raise
@@ -186,14 +191,14 @@ class PersonSocket(AsyncWebsocketConsumer):
             # layer's code has run, and not every failure of it is a RedisError: redis-py writing
             # to a connection Redis just dropped can raise AttributeError from asyncio's transport.
             logger.warning("The channel layer is away: a new socket is asked to come back later", exc_info=True)
-            await receive()
-            await send({"type": "websocket.accept"})
-            await send({"type": "websocket.close", "code": TRY_AGAIN_LATER})
+            with contextlib.suppress(PeerGone):
+                await receive()
+                await send({"type": "websocket.accept"})
+                await send({"type": "websocket.close", "code": TRY_AGAIN_LATER})
         finally:
             # However it ended, it leaves no trace, neither presence nor groups: not only after a
             # disconnect, but when the server cancels a handshake that took too long (daphne) or a
-            # send meets a tab that vanished (uvicorn raises ClientDisconnected into the handler,
-            # and no disconnect follows).
+            # send meets a tab that vanished (conversations.peers: no disconnect follows).
             await asyncio.shield(self.forget())
             self.uncount()
 

@@ -112,9 +112,15 @@ def chat_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def chat(request: HttpRequest, pk: int) -> HttpResponse:
-    """A chat: the newest messages, or with `?before=<id>` / `?after=<id>` a window of its history."""
+    """A chat: the newest messages, or with `?before=<id>` / `?after=<id>` a window of its history.
+
+    Without JavaScript the composer posts here (to `#bottom`), so that a refused send comes
+    back at the chat's own address, at its newest message, with the reason at the composer.
+    """
+    if request.method == "POST":
+        return send(request, pk)
     chat = get_chat_for_user(request.user, pk)
     before = _message_id(request.GET.get("before"))
     after = _message_id(request.GET.get("after"))

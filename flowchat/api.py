@@ -33,6 +33,7 @@ from django_ratelimit.core import get_usage
 
 from accounts.models import ApiToken, User
 from flowchat import unavailable
+from flowchat.addresses import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -150,8 +151,7 @@ def text_param(request: HttpRequest, name: str, *, max_length: int = 200) -> str
 
 
 def _client_address(_group: str, request: HttpRequest) -> str:
-    # A server on a unix socket, or a test's ASGI scope, may give no address: they share one counter.
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    return client_address(request)
 
 
 def limit_rate(request: HttpRequest, scope: str, **keys: str) -> None:

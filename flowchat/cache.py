@@ -1,11 +1,12 @@
 """The cache the rate limits count in: Redis, and a per-process count while Redis is down.
 
-Every rate limit (django_ratelimit in flowchat/api.py, allauth's ACCOUNT_RATE_LIMITS, the send
-rate in conversations/limits.py) keeps its counters in the default cache. With plain RedisCache
-a Redis outage makes each of those calls raise, so nobody could log in or sign up. Here a call
-that cannot reach Redis is answered by a process-local LocMemCache instead: the limits keep
-counting (per process, so a little looser), a warning says so, and after RETRY_SECONDS the next
-call tries Redis again. Nothing else is kept in this cache (sessions are in the database).
+Every rate limit (the wrong-password counts in accounts/login_throttle.py, django_ratelimit in
+flowchat/api.py, allauth's ACCOUNT_RATE_LIMITS, the send rate in conversations/limits.py) keeps
+its counters in the default cache. With plain RedisCache a Redis outage makes each of those
+calls raise, so nobody could log in or sign up. Here a call that cannot reach Redis is answered
+by a process-local LocMemCache instead: the limits keep counting (per process, so a little
+looser), a warning says so, and after RETRY_SECONDS the next call tries Redis again. Nothing
+else is kept in this cache (sessions are in the database).
 """
 
 from __future__ import annotations
@@ -133,6 +134,15 @@ class RedisWithFallback(RedisCache):
             )
         )
 
+    def token_wait(self, key: str, *, burst: int, interval: float, now: float) -> float:
+        return self._either(
+            lambda cache: (
+                _wait(_redis_tat(self, key), burst, interval, now)
+                if cache is not self.fallback
+                else _wait(cache.get(key), burst, interval, now)
+            )
+        )
+
 
 # Token buckets -------------------------------------------------------------------------------
 
@@ -155,6 +165,17 @@ return '0'
 """
 
 _local_lock = threading.Lock()
+
+
+def _wait(tat: float | None, burst: int, interval: float, now: float) -> float:
+    return max(0.0, max(tat or now, now) - (burst - 1) * interval - now)
+
+
+def _redis_tat(cache: RedisCache, key: str) -> float | None:
+    # The script stores a bare number, not a pickled value, so it is read past the serializer.
+    key = cache.make_and_validate_key(key)
+    value = cache._cache.get_client(key).get(key)
+    return float(value) if value is not None else None
 
 
 def _redis_take_token(cache: RedisCache, key: str, burst: int, interval: float, now: float) -> float:
@@ -184,3 +205,10 @@ def take_token(cache: BaseCache, key: str, *, burst: int, interval: float, now: 
     if isinstance(cache, RedisWithFallback):
         return cache.take_token(key, burst=burst, interval=interval, now=now)
     return _local_take_token(cache, key, burst, interval, now)
+
+
+def token_wait(cache: BaseCache, key: str, *, burst: int, interval: float, now: float) -> float:
+    """The seconds until the bucket `key` has a token (0 when it has one now); takes nothing."""
+    if isinstance(cache, RedisWithFallback):
+        return cache.token_wait(key, burst=burst, interval=interval, now=now)
+    return _wait(cache.get(key), burst, interval, now)

@@ -326,7 +326,10 @@ PATHS |= {
         "post": operation(
             operation_id="login",
             summary="Get a new token",
-            description="Every login issues a new token, named after the User-Agent. " + RATE_LIMITED,
+            description="Every login issues a new token, named after the User-Agent. Wrong passwords are "
+            "limited as on the login page: per username and client address, per username, and (much higher) "
+            "per client address (settings `LOGIN_FAILURES_*`); past a limit the answer is 429 with Retry-After "
+            "and a `detail` saying how many minutes to wait, before the password is checked.",
             tag=PEOPLE,
             auth=False,
             body=json_content(ref("Credentials")),
@@ -900,11 +903,14 @@ PATHS |= {
         "post": operation(
             operation_id="joinGroup",
             summary="Join an open group",
-            description="Its history starts marked read. 404 for a group that is not open (or not there), "
-            "400 when you are a member already.",
+            description="Its history starts marked read. Joining a group you are in already changes nothing "
+            "(200). 404 for a group that is not open (or not there).",
             tag=CHATS,
-            responses={201: answer("The group, now yours.", ref("Chat"))},
-            errors=[400, 404],
+            responses={
+                200: answer("The group: you were a member already.", ref("Chat")),
+                201: answer("The group, now yours.", ref("Chat")),
+            },
+            errors=[404],
         ),
     },
     "/api/chats/{pk}/get_messages/": {

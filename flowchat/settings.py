@@ -14,6 +14,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
+from flowchat.secret_key import load_or_create
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -35,12 +37,11 @@ def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
 
 
-DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
-# An empty SECRET_KEY (a blank line in an env file) counts as unset, not as a key.
-SECRET_KEY = os.getenv("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
-DEBUG = envbool("DEBUG", "true")
-if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
-    raise ImproperlyConfigured("Set SECRET_KEY: the development key must not be used with DEBUG off.")
+# Off unless asked for: Django's debug pages show settings and code to whoever hits an error.
+DEBUG = envbool("DEBUG", "false")
+# An empty SECRET_KEY (a blank line in an env file) counts as unset, not as a key. Unset, the
+# key is made once and kept in SECRET_KEY_FILE (git-ignored, readable by its owner alone).
+SECRET_KEY = os.getenv("SECRET_KEY") or load_or_create(Path(os.getenv("SECRET_KEY_FILE") or BASE_DIR / ".secret_key"))
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
@@ -189,21 +190,26 @@ if SIGNUP not in {"open", "invite", "closed"}:
 SIGNUP_INVITES_BY = os.getenv("SIGNUP_INVITES_BY", "staff").strip().lower()
 if SIGNUP_INVITES_BY not in {"staff", "members"}:
     raise ImproperlyConfigured("SIGNUP_INVITES_BY must be 'staff' or 'members'.")
-ACCOUNT_ADAPTER = "accounts.signup.AccountAdapter"
-ACCOUNT_FORMS = {"signup": "accounts.signup.SignupForm"}
+# One adapter for allauth's hooks: who may sign up (SIGNUP), and the login throttle.
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_USERNAME_MIN_LENGTH = 2
-# The login and password forms with FlowChat's labels (the templates are in templates/account/).
+# The login and password forms with FlowChat's labels (the templates are in templates/account/),
+# and the sign-up form that asks for an invite under SIGNUP=invite.
 ACCOUNT_FORMS = {
     "login": "accounts.allauth_forms.LoginForm",
     "change_password": "accounts.allauth_forms.ChangePasswordForm",
+    "signup": "accounts.signup.SignupForm",
 }
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": "10/m/ip,5/5m/key",
+    # Logins are limited by FlowChat's own policy (accounts/login_throttle.py), which the
+    # login page and /api/login/ share: allauth's per-address limits would lock out an office.
+    "login": None,
+    "login_failed": None,
     "signup": "20/h/ip",
 }
 
@@ -213,16 +219,25 @@ DIRECTORY = os.getenv("DIRECTORY", "all").strip().lower()
 if DIRECTORY not in {"all", "shared"}:
     raise ImproperlyConfigured("DIRECTORY must be 'all' or 'shared'.")
 
-# Registration and login through the JSON API, per IP address and per username.
+# Wrong passwords before a login must wait (accounts/login_throttle.py): per login name and
+# address, per login name from anywhere, and per address for every name; each count fills
+# again over LOGIN_FAILURE_WINDOW_MINUTES. 0 turns that count off.
+LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = envint("LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS", 5)
+LOGIN_FAILURES_PER_ACCOUNT = envint("LOGIN_FAILURES_PER_ACCOUNT", 20)
+LOGIN_FAILURES_PER_ADDRESS = envint("LOGIN_FAILURES_PER_ADDRESS", 200)
+LOGIN_FAILURE_WINDOW_MINUTES = envint("LOGIN_FAILURE_WINDOW_MINUTES", 15)
+
+# Registration through the JSON API, per IP address and per username.
 API_RATE_LIMITS = {
     "register": os.getenv("API_RATE_LIMIT_REGISTER", "20/h"),
-    "login": os.getenv("API_RATE_LIMIT_LOGIN", "10/m"),
 }
 
 # Behind a proxy every request comes from the proxy's address; the client's own is in
-# the header the proxy sets (for example X-Real-IP), which rate limits must count by.
+# the header the proxy sets (for example X-Real-IP), which rate limits must count by
+# (flowchat/addresses.py, and allauth's sign-up limit).
 if client_ip_header := os.getenv("CLIENT_IP_HEADER"):
     RATELIMIT_IP_META_KEY = "HTTP_" + client_ip_header.upper().replace("-", "_")
+    ALLAUTH_TRUSTED_CLIENT_IP_HEADER = client_ip_header
 
 # Messages a person may send: a burst of SEND_RATE_BURST at once, then SEND_RATE_PER_MINUTE
 # (conversations/limits.py). Either set to 0 turns the limit off.
@@ -270,11 +285,20 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.getenv("STATIC_ROOT") or BASE_DIR / "staticfiles")
 # In development static files come straight from the apps; in production from
-# `collectstatic` output, served by WhiteNoise from every ASGI process.
+# `collectstatic` output (bin/run runs it), served by WhiteNoise from every ASGI process,
+# under hashed names that browsers keep for good (flowchat/static_files.py).
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "flowchat.static_files.HashedStaticFiles"
+    },
+}
 
 # Email ----------------------------------------------------------------------------
 
@@ -336,4 +360,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Django's own logging gives "django" a console handler of its own (printing with DEBUG on);
+        # its records go on to the root's console too, so each line would be printed twice.
+        "django": {"handlers": [], "propagate": True},
+    },
 }

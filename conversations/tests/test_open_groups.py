@@ -203,8 +203,9 @@ def test_the_api_opens_lists_and_joins_a_group(api, alice, bob, carol, group):
     assert carol.pk in joined.json()["members"]
     assert joined.json()["unread_count"] == 0
     again = api.post(f"/api/chats/{group.pk}/join/", **auth(carol))
-    assert again.status_code == 400
-    assert again.json() == {"detail": "You are already a member of this group."}
+    assert again.status_code == 200  # nothing changes: no second line, no second membership
+    assert again.json() == api.get(f"/api/chats/{group.pk}/", **auth(carol)).json()
+    assert group.messages.filter(kind=Message.Kind.JOINED).count() == 1
 
 
 def test_the_api_hides_closed_groups_and_refuses_a_bad_open_flag(api, alice, carol, group, chat):

@@ -69,6 +69,11 @@ def send_url(chat: Chat) -> str:
     return reverse("send_message", args=[chat.pk])
 
 
+def composer_url(chat: Chat, headers: dict) -> str:
+    """Where the composer posts: with htmx its hx-post, without JavaScript the chat itself."""
+    return send_url(chat) if headers else chat_url(chat)
+
+
 def edit_url(message: Message) -> str:
     return reverse("edit_message", args=[message.chat_id, message.pk])
 
@@ -485,12 +490,14 @@ def test_each_composer_carries_a_fresh_client_id(as_alice, chat):
     client_ids = {re.search(r'name="client_id" value="([0-9a-f-]{36})"', h).group(1) for h in html}
 
     assert first["enctype"] == "multipart/form-data"
-    assert first["action"] == send_url(chat)
+    assert first["action"] == f"{chat_url(chat)}#bottom"
+    assert first["hx-post"] == send_url(chat)
     assert len(client_ids) == 2
 
 
-def test_sending_without_javascript_redirects_to_the_bottom_of_the_chat(as_alice, alice, chat):
-    response = as_alice.post(send_url(chat), {"text": "  Hello Bob  ", "client_id": uuid.uuid4()})
+@pytest.mark.parametrize("url", [chat_url, send_url], ids=["the-chat", "its-messages"])
+def test_sending_without_javascript_redirects_to_the_bottom_of_the_chat(as_alice, alice, chat, url):
+    response = as_alice.post(url(chat), {"text": "  Hello Bob  ", "client_id": uuid.uuid4()})
 
     assert response.status_code == 302
     assert response["Location"] == f"{chat_url(chat)}#bottom"
@@ -568,7 +575,7 @@ def test_a_refused_message_comes_back_with_the_error_and_the_text_kept(as_alice,
     if "image" in form:
         form = {**form, "image": SimpleUploadedFile("notes.png", form["image"], content_type="image/png")}
 
-    response = as_alice.post(send_url(chat), {**form, "client_id": client_id}, **headers)
+    response = as_alice.post(composer_url(chat, headers), {**form, "client_id": client_id}, **headers)
 
     html = page(response)
     assert response.status_code == 400
@@ -583,9 +590,25 @@ def test_a_refused_message_comes_back_with_the_error_and_the_text_kept(as_alice,
 
 
 def test_a_picture_that_fails_with_other_errors_must_be_chosen_again(as_alice, chat):
-    response = as_alice.post(send_url(chat), {"text": "x" * 10_001, "image": png(), "client_id": uuid.uuid4()})
+    response = as_alice.post(chat_url(chat), {"text": "x" * 10_001, "image": png(), "client_id": uuid.uuid4()})
 
     assert "Please choose the picture again." in page(response)
+
+
+def test_a_refused_send_without_javascript_is_the_chat_at_its_newest_message(as_alice, alice, bob, chat):
+    history = [actions.send_message(chat, bob if n % 2 else alice, f"Line {n}")[0] for n in range(PAGE_SIZE + 10)]
+    action = element(page(as_alice.get(chat_url(chat))), "composer")["action"]
+    path, _, fragment = action.partition("#")
+
+    response = as_alice.post(path, {"text": "   ", "client_id": uuid.uuid4()})
+
+    html = page(response)
+    assert (path, fragment) == (chat_url(chat), "bottom")  # the chat's own address, scrolled to its end
+    assert response.status_code == 400
+    assert 'id="bottom"' in html
+    assert re.search(r'id="composer-errors" role="alert">\s*<p>Write something or attach a picture.</p>', html)
+    assert ids(html) == [message.pk for message in history[-PAGE_SIZE:]]  # the newest page, not the oldest
+    assert chat.messages.count() == PAGE_SIZE + 10
 
 
 # Editing and deleting -------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 """With Redis down the rate limits count in the process, so people still log in and sign up.
 
-Every rate limit (allauth's for the web forms, django_ratelimit's for /api/login/ and
-/api/users/, the send rate) keeps its counters in the default cache. Here that cache is
-flowchat.cache.RedisWithFallback pointing at a port where nothing listens, at a socket that
-accepts and never answers (a hung Redis), or at a private redis-server that a test kills and
-starts again (never the shared one on 6379).
+Every rate limit (the wrong-password counts of the login page and /api/login/, allauth's
+sign-up limit, django_ratelimit's for /api/users/, the send rate) keeps its counters in the
+default cache. Here that cache is flowchat.cache.RedisWithFallback pointing at a port where
+nothing listens, at a socket that accepts and never answers (a hung Redis), or at a private
+redis-server that a test kills and starts again (never the shared one on 6379).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from django.core.cache.backends import locmem
 from django.urls import reverse
 
 from conftest import PASSWORD, require
@@ -160,13 +161,13 @@ def test_with_redis_down_the_api_login_still_logs_in(client, alice, redis_down):
 
 
 def test_with_redis_down_the_api_login_still_refuses_after_too_many_attempts(client, alice, settings, redis_down):
-    settings.API_RATE_LIMITS = {**settings.API_RATE_LIMITS, "login": "3/h"}
+    settings.LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = 3
     assert [api_login(client, "alice", "wrong-password").status_code for _ in range(3)] == [401] * 3
 
     refused = api_login(client, "alice", PASSWORD)
 
     assert refused.status_code == 429
-    assert refused.json() == {"detail": "Too many attempts. Try again later."}
+    assert refused.json()["detail"].startswith("Too many failed login attempts. Try again in ")
 
 
 def test_with_redis_down_the_api_registration_still_works(client, db, redis_down):
@@ -221,7 +222,7 @@ def test_the_limits_count_in_redis_then_in_the_process_then_in_redis_again(
     caplog.set_level(logging.INFO, logger="flowchat.cache")
     # No pause after a failure: the first call after Redis is back goes there.
     monkeypatch.setattr(fallback_cache, "RETRY_SECONDS", 0.0)
-    assert api_login(client, "alice", PASSWORD).status_code == 200
+    assert api_login(client, "alice", "wrong-password").status_code == 401
     assert private_redis.keys(), "the counters are in Redis"
 
     private_redis.kill()
@@ -229,9 +230,25 @@ def test_the_limits_count_in_redis_then_in_the_process_then_in_redis_again(
     assert len(warnings(caplog)) == 1
 
     private_redis.start()
-    assert api_login(client, "alice", PASSWORD).status_code == 200
+    assert api_login(client, "alice", "wrong-password").status_code == 401
     assert private_redis.keys(), "the counters are in Redis again"
     assert any("answers again" in r.getMessage() for r in caplog.records if r.name == "flowchat.cache")
+
+
+def test_wrong_passwords_counted_in_redis_refuse_the_next_login_from_any_process(
+    client, alice, private_redis, settings
+):
+    settings.LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = 2
+    assert [api_login(client, "alice", "wrong-password").status_code for _ in range(2)] == [401, 401]
+    stored = private_redis.keys()
+    assert any(key.startswith(b":1:login-failures:pair:") for key in stored)
+    for name in [name for name in locmem._caches if name.startswith("flowchat-redis-fallback:")]:
+        locmem._caches[name].clear()  # nothing counted in this process: the refusal comes from Redis
+
+    refused = web_login(client, "alice", PASSWORD)
+
+    assert TOO_MANY in refused.content.decode()
+    assert api_login(client, "alice", PASSWORD).status_code == 429
 
 
 def test_the_send_rate_in_redis_is_one_bucket_for_every_process(private_redis, alice, chat, settings, monkeypatch):

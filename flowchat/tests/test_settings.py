@@ -3,8 +3,10 @@
 import json
 import os
 import secrets
+import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -37,9 +39,23 @@ print(json.dumps({
 """
 
 
+@pytest.fixture(autouse=True)
+def _own_key_file(tmp_path, monkeypatch):
+    """Without SECRET_KEY a process makes its key file: here in the test's own directory."""
+    monkeypatch.setitem(KEY_FILE, "path", str(tmp_path / "secret_key"))
+
+
+KEY_FILE: dict[str, str] = {}
+
+
 def run(args, **environment):
     """Run Python in a clean environment: only what an operator would set, nothing from this test run."""
-    env = {"PATH": os.environ.get("PATH", ""), "DJANGO_SETTINGS_MODULE": "flowchat.settings", **environment}
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DJANGO_SETTINGS_MODULE": "flowchat.settings",
+        "SECRET_KEY_FILE": KEY_FILE["path"],
+        **environment,
+    }
     return subprocess.run(
         [sys.executable, *args], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60
     )
@@ -79,15 +95,38 @@ def test_check_deploy_does_complain_about_a_weak_key():
 
 
 @pytest.mark.parametrize("secret_key", [None, ""], ids=["unset", "empty"])
-def test_production_refuses_to_start_without_a_secret_key(secret_key):
+def test_without_a_secret_key_one_is_made_once_and_kept_private(secret_key):
     environment = {key: value for key, value in PRODUCTION.items() if key != "SECRET_KEY"}
     if secret_key is not None:
         environment["SECRET_KEY"] = secret_key
+    print_key = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)"
 
-    result = run([MANAGE, "check"], **environment)
+    first = run(["-c", print_key], **environment)
+    second = run(["-c", print_key], **environment)
 
-    assert result.returncode != 0
-    assert "ImproperlyConfigured: Set SECRET_KEY" in result.stderr
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    key_file = Path(KEY_FILE["path"])
+    assert first.stdout.strip() == second.stdout.strip() == key_file.read_text().strip()
+    assert len(first.stdout.strip()) >= 50
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert run([MANAGE, "check", "--deploy", "--fail-level", "WARNING"], **environment).returncode == 0
+
+
+def test_secret_key_from_the_environment_wins_over_the_key_file():
+    print_key = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)"
+
+    result = run(["-c", print_key], **PRODUCTION)
+
+    assert result.stdout.strip() == PRODUCTION["SECRET_KEY"]
+    assert not Path(KEY_FILE["path"]).exists()
+
+
+def test_the_key_file_is_outside_git():
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", ".secret_key"], cwd=settings.BASE_DIR, capture_output=True, check=False
+    )
+
+    assert ignored.returncode == 0
 
 
 def test_production_turns_on_https_protections():
@@ -99,10 +138,14 @@ def test_production_turns_on_https_protections():
     assert values["SECURE_SSL_REDIRECT"] is True
 
 
+def test_debug_is_off_unless_asked_for():
+    assert settings_with()["DEBUG"] is False
+    assert settings_with(DEBUG="true")["DEBUG"] is True
+
+
 def test_development_defaults_are_sqlite_and_in_memory():
     values = settings_with()
 
-    assert values["DEBUG"] is True
     assert values["DATABASE"]["ENGINE"] == "django.db.backends.sqlite3"
     assert values["CHANNEL_LAYER"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
     assert values["CACHE"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"

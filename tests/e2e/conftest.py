@@ -138,13 +138,14 @@ def wait_until_serving(process: subprocess.Popen, url: str, log: Path) -> None:
 
 
 def forget_rate_limits() -> None:
-    """Signups are rate limited per IP; with Redis the counts would outlive one test run."""
+    """Signups and wrong passwords are limited per IP; with Redis the counts would outlive one test run."""
     if redis_url := os.getenv("REDIS_URL"):
         import redis
 
         client = redis.Redis.from_url(redis_url)
-        for key in client.scan_iter("*allauth:rl:*"):
-            client.delete(key)
+        for pattern in ("*allauth:rl:*", "*login-failures:*"):
+            for key in client.scan_iter(pattern):
+                client.delete(key)
 
 
 def wait_for_server_connections_to_close(django_db_blocker) -> None:

@@ -198,6 +198,30 @@ def test_a_picture_that_is_not_one_is_refused_and_the_text_is_kept(tab, alice, b
     tab.problems[:] = [problem for problem in tab.problems if "status of 400" not in problem]
 
 
+def test_a_refused_send_without_javascript_stays_at_the_chat_at_its_newest_message(no_js, alice, bob):
+    tab = no_js
+    chat = direct_chat(alice, bob)
+    for n in range(40):
+        send(chat, alice if n % 2 else bob, f"Earlier message {n}")
+    outside_the_browser_loop(actions.mark_read, chat, alice)
+    page = tab.page
+    tab.log_in(alice)
+    tab.goto(f"/chats/{chat.pk}/")
+
+    page.locator("#composer-text").fill("   ")
+    response = tab.submit(page.get_by_role("button", name="Send"))
+
+    assert response.status == 400
+    expect(page).to_have_url(tab.url(f"/chats/{chat.pk}/#bottom"))
+    expect(page.locator("#composer-errors")).to_contain_text("Write something or attach a picture.")
+    expect(page.locator("#messages > article").last).to_contain_text("Earlier message 39")
+    expect(page.locator("#messages > article").last).to_be_in_viewport()
+    expect(page.locator("#messages > article").first).not_to_be_in_viewport()
+    expect(page.locator("#composer-errors")).to_be_in_viewport()
+    assert chat.messages.count() == 40
+    tab.problems[:] = [problem for problem in tab.problems if "status of 400" not in problem]
+
+
 def test_enter_sends_and_shift_enter_adds_a_line(desktop, alice, bob):
     chat = direct_chat(alice, bob)
     page = desktop.page

@@ -1,0 +1,12 @@
+"""The test suite's settings: flowchat.settings in development mode, unless the environment says otherwise.
+
+FlowChat's default is DEBUG off (a real server, HTTPS assumed); the tests talk plain HTTP to
+the development configuration, as they always have, and set DEBUG themselves where it matters
+(tests/e2e passes DEBUG to its servers; flowchat/tests/test_settings.py starts fresh processes).
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "true")
+
+from flowchat.settings import *  # noqa: F403
