@@ -16,6 +16,9 @@ from django.utils.translation import gettext_lazy as _
 
 from flowchat.images import random_name
 
+from .timezones import MAX_LENGTH as ZONE_LENGTH
+from .timezones import validate_zone
+
 
 def avatar_path(instance: User, filename: str) -> str:
     return random_name("avatars", filename)
@@ -36,6 +39,9 @@ class User(AbstractUser):
     online_until = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
     theme = models.CharField(_("theme"), max_length=10, choices=Theme, default=Theme.SYSTEM)
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
+    # An IANA name ("Asia/Tokyo"); empty until the browser tells it (static/js/local-time.js)
+    # or the person picks one. Pages show times in it; empty means the server's TIME_ZONE.
+    timezone = models.CharField(_("time zone"), max_length=ZONE_LENGTH, blank=True, validators=[validate_zone])
 
     class Meta(AbstractUser.Meta):
         constraints = [

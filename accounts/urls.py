@@ -9,5 +9,7 @@ urlpatterns = [
     path("people/<int:pk>/initials.svg", views.initials, name="initials"),
     path("settings/", views.edit_profile, name="settings"),
     path("settings/preferences/", views.preferences, name="preferences"),
+    path("settings/time-zone/", views.time_zone, name="time_zone"),
+    path("settings/time-zone/detected/", views.detect_time_zone, name="detect_time_zone"),
     path("media/avatars/<str:name>", views.avatar_file, name="avatar_file"),
 ]
