@@ -35,7 +35,7 @@
     return body.dataset.moment.replace(/\{(\w+)\}/g, (whole, name) => names[name] ?? whole);
   }
 
-  // A message's time and its title; a chat row's time when it is today (a pushed row is new).
+  // A message's time and its full form (its title); a chat row's time when it is today (a pushed row is new).
   function localise(root) {
     const today = dayOf.format(new Date());
     for (const time of root.querySelectorAll("time[datetime*='T']:not([data-local])")) {
@@ -47,7 +47,8 @@
         continue;
       }
       time.textContent = clock.format(moment);
-      if (time.hasAttribute("title")) time.title = fullMoment(moment);
+      // Pushed frames leave the title out (a frame stays under 1 KB): it is written here.
+      time.title = fullMoment(moment);
     }
   }
 
