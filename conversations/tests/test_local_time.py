@@ -90,3 +90,20 @@ async def test_a_pushed_message_carries_its_moment_for_a_tab_in_another_zone(ali
     assert "day-line" not in await pushed(alice_tab)
     await bob_tab.disconnect()
     await alice_tab.disconnect()
+
+
+@pytest.mark.django_db
+def test_an_htmx_catch_up_is_in_the_persons_zone_too(client, alice, bob_in_tokyo, chat):
+    earlier, _ = actions.send_message(chat, alice, "Dinner?")
+    sent, _ = actions.send_message(chat, alice, "Or breakfast?")
+    sent_at(earlier, EARLIER)
+    sent_at(sent, SENT)
+    client.force_login(bob_in_tokyo)
+
+    url = reverse("chat_updates", args=[chat.pk])
+    html = client.get(url, {"after": earlier.pk, "since": EARLIER.isoformat()}, headers={"HX-Request": "true"})
+
+    assert html.status_code == 200
+    text = html.content.decode()
+    assert '<time datetime="2026-12-01T20:20:00+00:00" title="Wednesday, December 2, 2026, 05:20">05:20</time>' in text
+    assert len(day_lines(text)) == 1  # 2 December in Tokyo, after a message of 1 December
