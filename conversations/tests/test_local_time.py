@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connections
 from django.urls import reverse
 
 from accounts.models import User
@@ -90,6 +91,8 @@ async def test_a_pushed_message_carries_its_moment_for_a_tab_in_another_zone(ali
     assert "day-line" not in await pushed(alice_tab)
     await bob_tab.disconnect()
     await alice_tab.disconnect()
+    # The worker thread's connection must not outlive the test database (PostgreSQL).
+    await sync_to_async(connections.close_all)()
 
 
 @pytest.mark.django_db
