@@ -71,7 +71,10 @@
       if (before && before.classList.contains("day-line")) continue;
       const previous = before && sentAt(before);
       if (previous && dayOf.format(previous) === dayOf.format(moment)) continue;
-      if (!previous && list.querySelector(":scope > .message") !== message) continue;
+      // The first message shown starts a day only if nothing older is left to load.
+      if (!previous && (list.querySelector(":scope > .message") !== message || !document.querySelector(".history-start"))) {
+        continue;
+      }
       const line = document.createElement("div");
       line.className = "day-line";
       line.id = `day-${message.id.replace("message-", "")}`;

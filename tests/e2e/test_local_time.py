@@ -136,6 +136,23 @@ def test_a_pushed_message_shows_tokyo_time_and_starts_a_tokyo_day(open_tab_in, a
     bobs.audit()
 
 
+def test_the_first_message_of_a_chat_gets_its_day_line_when_pushed(open_tab_in, alice, bob):
+    User.objects.filter(pk__in=[alice.pk, bob.pk]).update(timezone="Asia/Tokyo")
+    chat = direct_chat(alice, bob)
+    alices, bobs = open_tab_in("desktop", "Asia/Tokyo"), open_tab_in("desktop", "Asia/Tokyo")
+    alices.log_in(alice)
+    bobs.log_in(bob)
+    open_chat(bobs, chat)
+    open_chat(alices, chat)
+
+    alices.page.locator("#composer-text").fill("First words")
+    alices.page.locator("#composer-text").press("Enter")
+
+    expect(bobs.page.locator("#messages .message", has_text="First words")).to_have_count(1)
+    expect(bobs.page.locator("#messages .day-line")).to_have_text(["Today"])
+    expect(alices.page.locator("#messages .day-line")).to_have_text(["Today"])  # not doubled by the push
+
+
 def test_without_javascript_the_server_shows_the_persons_zone(open_tab_in, alice, bob):
     User.objects.filter(pk=alice.pk).update(timezone="Asia/Tokyo")
     chat = direct_chat(alice, bob)
