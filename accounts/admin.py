@@ -15,7 +15,7 @@ class UserAdmin(BaseUserAdmin):
     list_filter = [*BaseUserAdmin.list_filter, "theme", "language"]
     fieldsets = [
         *BaseUserAdmin.fieldsets,
-        (_("Profile"), {"fields": ["avatar", "bio", "last_active", "theme", "language"]}),
+        (_("Profile"), {"fields": ["avatar", "bio", "last_active", "theme", "language", "timezone"]}),
     ]
     readonly_fields = ["last_active"]
     actions = ["deactivate"]

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from flowchat.images import AVATAR, clean_image
 
 from .models import User
+from .timezones import MAX_LENGTH, validate_zone, zone_names
 
 
 class ProfileForm(forms.ModelForm):
@@ -65,3 +66,21 @@ class PreferencesForm(forms.Form):
         if not self.errors and not cleaned.get("theme") and not cleaned.get("language"):
             raise forms.ValidationError(_("Choose a theme or a language."))
         return cleaned
+
+
+class TimeZoneForm(forms.Form):
+    """The zone a person's pages show times in: an IANA name, typed or picked from the list."""
+
+    timezone = forms.CharField(
+        label=_("Time zone"),
+        max_length=MAX_LENGTH,
+        required=False,
+        strip=True,
+        validators=[validate_zone],
+        help_text=_("A name like Europe/Moscow or Asia/Tokyo. Leave it empty to use your browser’s."),
+        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    @staticmethod
+    def zone_names() -> list[str]:
+        return sorted(zone_names())

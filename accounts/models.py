@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from flowchat.images import random_name
 
 from .folding import search_name
+from .timezones import MAX_LENGTH as ZONE_LENGTH
+from .timezones import validate_zone
 
 
 def avatar_path(instance: User, filename: str) -> str:
@@ -41,6 +43,9 @@ class User(AbstractUser):
     # Username, first and last name folded (accounts.folding), kept in step on every save: what
     # people search matches against, alike on SQLite and PostgreSQL.
     search_name = models.TextField(editable=False, default="")
+    # An IANA name ("Asia/Tokyo"); empty until the browser tells it (static/js/local-time.js)
+    # or the person picks one. Pages show times in it; empty means the server's TIME_ZONE.
+    timezone = models.CharField(_("time zone"), max_length=ZONE_LENGTH, blank=True, validators=[validate_zone])
 
     class Meta(AbstractUser.Meta):
         constraints = [

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from flowchat.api import authenticate_token
 
 from .context_processors import THEME_COOKIE
-from .forms import PreferencesForm, ProfileForm
+from .forms import PreferencesForm, ProfileForm, TimeZoneForm
 from .models import User
 
 
@@ -47,12 +47,46 @@ def edit_profile(request: HttpRequest) -> HttpResponse:
             return redirect("accounts:settings")
     else:
         form = ProfileForm(instance=request.user)
-    return render(
-        request,
-        "accounts/settings.html",
-        {"form": form, "preferences_form": PreferencesForm(initial=_current_preferences(request))},
-        status=400 if form.errors else 200,
-    )
+    return _settings_page(request, form=form)
+
+
+def _settings_page(
+    request: HttpRequest, *, form: ProfileForm | None = None, zone_form: TimeZoneForm | None = None
+) -> HttpResponse:
+    form = form or ProfileForm(instance=request.user)
+    zone_form = zone_form or TimeZoneForm(initial={"timezone": request.user.timezone})
+    context = {
+        "form": form,
+        "preferences_form": PreferencesForm(initial=_current_preferences(request)),
+        "zone_form": zone_form,
+    }
+    return render(request, "accounts/settings.html", context, status=400 if form.errors or zone_form.errors else 200)
+
+
+@login_required
+@require_POST
+def time_zone(request: HttpRequest) -> HttpResponse:
+    """The settings page's time zone form (it works without JavaScript)."""
+    form = TimeZoneForm(request.POST)
+    if not form.is_valid():
+        return _settings_page(request, zone_form=form)
+    User.objects.filter(pk=request.user.pk).update(timezone=form.cleaned_data["timezone"])
+    messages.success(request, _("Your time zone is saved."))
+    return redirect("accounts:settings")
+
+
+@login_required
+@require_POST
+def detect_time_zone(request: HttpRequest) -> HttpResponse:
+    """The browser's own zone, sent by static/js/local-time.js: kept only while the person has none.
+
+    A zone the person chose is never overwritten by whichever browser they open next.
+    """
+    form = TimeZoneForm(request.POST)
+    if not form.is_valid() or not form.cleaned_data["timezone"]:
+        return HttpResponse(_("That is not a time zone."), status=400, content_type="text/plain; charset=utf-8")
+    User.objects.filter(pk=request.user.pk, timezone="").update(timezone=form.cleaned_data["timezone"])
+    return HttpResponse(status=204)
 
 
 def _current_preferences(request: HttpRequest) -> dict[str, str]:

@@ -131,17 +131,17 @@ def message_created(message: Message) -> None:
     """A new message (or system line): in the open chat, at the top of the list, as a notice elsewhere.
 
     The message, its author and subject are the ones the action just committed; what the chat
-    is now (its membership version) and the day of the message before come in one query.
+    is now (its membership version) comes in one query. Whether a day line goes before it
+    depends on each reader's time zone: their tab adds it (static/js/local-time.js).
     """
-    before = Message.objects.filter(chat=OuterRef("pk"), id__lt=message.pk).order_by("-id").values("created_at")
-    chat = Chat.objects.filter(pk=message.chat_id).annotate(previous_at=Subquery(before[:1])).first()
+    chat = Chat.objects.filter(pk=message.chat_id).first()
     if chat is None:
         return
     message.chat = chat
     if chat.last_message_id == message.pk:
         chat.last_message = message
     parts: dict[str, Any] = {
-        "open": rendering.new_message(message, chat, previous_at=chat.previous_at),
+        "open": rendering.new_message(message, chat),
         "list": rendering.join(rendering.to_the_top(chat), rendering.chat_time(chat)),
         "preview": _previews(chat),
         # For a tab that shows someone typing in this chat: the message has come.

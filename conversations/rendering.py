@@ -98,20 +98,22 @@ def join(*pieces: Html) -> Html:
 # Messages -----------------------------------------------------------------------------------
 
 
-def new_message(message: Message, chat: Chat, *, previous_at: datetime | None) -> Html:
-    """A new message for the end of the open chat's list, after a date line if it starts a day
-    (`previous_at`: when the message before it was sent).
+def new_message(message: Message, chat: Chat) -> Html:
+    """A new message for the end of the open chat's list.
 
-    Nobody but its author has read a new message yet, so it carries no receipt.
+    Rendered once for everyone, in no one's time zone (`pushed`: without the time's title): the
+    tabs show its time, its full form and a day line before it where it starts a day, in their
+    person's zone (static/js/local-time.js; why: docs/performance-notes.md, "Times in pushed
+    frames"). Nobody but its author has read a
+    new message yet, so it carries no receipt.
     """
-    previous_day = timezone.localdate(previous_at) if previous_at else None
-    context = {"items": items_for([message], previous_day=previous_day), "chat": chat, "receipts": None}
+    context = {"items": [Item(message)], "chat": chat, "receipts": None, "pushed": True}
     return oob("beforeend:#messages", render("conversations/chat.html#message_list", context))
 
 
 def changed_message(message: Message, chat: Chat, receipts: ReadPositions) -> Html:
     """An edited or deleted message, in place."""
-    context = {"message": message, "chat": chat, "receipts": receipts, "oob": True}
+    context = {"message": message, "chat": chat, "receipts": receipts, "oob": True, "pushed": True}
     return render("conversations/chat.html#message", context)
 
 

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django import template
 from django.utils import timezone
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
+from conversations import days
 from conversations.models import Chat, Message
 from conversations.receipts import ReadPositions, Seen
 
@@ -62,6 +63,18 @@ def preview_for(message: Message | None, viewer: User | None) -> str:
 def machine_time(moment: datetime | None) -> str:
     """A <time datetime> value, to the second (no one reads the microseconds; every pushed frame carries them)."""
     return moment.replace(microsecond=0).isoformat() if moment else ""
+
+
+@register.filter
+def day_label(day: date) -> str:
+    """A day line: Today, Yesterday, Monday, ... or the date (conversations.days)."""
+    return days.day_label(day)
+
+
+@register.filter
+def full_time(moment: datetime | None) -> str:
+    """A time's full form, for its title: weekday, date and time in the viewer's zone."""
+    return days.full_moment(moment) if moment else ""
 
 
 @register.filter

@@ -55,7 +55,7 @@ def as_published_now(message: Message) -> str:
 def test_an_edit_that_arrives_after_the_delete_does_not_bring_the_text_back(desktop, alice, bob):
     chat = outside_the_browser_loop(actions.get_or_create_direct_chat, alice, bob)[0]
     message = outside_the_browser_loop(actions.send_message, chat, alice, "the secret")[0]
-    as_sent = rendering.new_message(Message.objects.with_people().get(pk=message.pk), chat, previous_at=None)["en"]
+    as_sent = rendering.new_message(Message.objects.with_people().get(pk=message.pk), chat)["en"]
     key = token_for(alice)
     desktop.log_in(bob)
     desktop.context.add_init_script(KEEP_SOCKETS)

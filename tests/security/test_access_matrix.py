@@ -234,6 +234,8 @@ NOT_ABOUT_A_CHAT = {
     "people/<int:pk>/initials.svg": "a person's initials: for signed-in people",
     "settings/": "one's own profile",
     "settings/preferences/": "one's own theme and language",
+    "settings/time-zone/": "one's own time zone",
+    "settings/time-zone/detected/": "one's own time zone, as the browser tells it",
     "media/avatars/<str:name>": "a person's avatar, beside their name wherever it shows",
     "chats/viewer-<int:pk>.css": "holds nothing but the id it is asked for",
     "people/": "the directory of people",
