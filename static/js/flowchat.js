@@ -603,7 +603,7 @@ document.addEventListener("click", (event) => {
   event.preventDefault();
   const picture = viewer.querySelector("img");
   const thumbnail = link.querySelector("img");
-  picture.src = link.href;
+  picture.src = link.getAttribute("href");
   picture.alt = thumbnail ? thumbnail.alt : "";
   viewer.opener = link;
   viewer.showModal();

@@ -65,6 +65,12 @@ TAB_OPTIONS: dict[str, dict[str, object]] = {
         "device_scale_factor": 2,
     },
     "no_js": {"viewport": {"width": 1280, "height": 800}, "java_script_enabled": False},
+    "no_js_phone": {
+        "viewport": {"width": 390, "height": 844},
+        "is_mobile": True,
+        "has_touch": True,
+        "java_script_enabled": False,
+    },
 }
 
 # Reports `securitypolicyviolation` events; console errors catch most of them too, but
