@@ -142,6 +142,7 @@ def _chat_page(
     _with_members(chat)
     history = chat.messages.with_people()
     unread_from = None
+    read_up_to = None  # how far opening this page read the chat: the tab reports only what it sees beyond it
     if before is not None:
         newest_first = list(history.filter(id__lt=before).order_by("-id")[: PAGE_SIZE + 1])
         has_older, has_newer = len(newest_first) > PAGE_SIZE, True
@@ -166,7 +167,10 @@ def _chat_page(
         if window and unread_from is not None and unread_from < window[0].pk:
             unread_from = None  # further back than a window reaches: the page opens at the bottom
         if window:
+            # Opening the chat at its newest message reads it, with JavaScript or without; what
+            # arrives later is read only once it is on screen in a visible tab (flowchat.js).
             actions.mark_read(chat, user, window[-1].pk)
+            read_up_to = window[-1].pk
     context = {
         "chat": chat,
         "chats": Chat.objects.with_list_details(user),
@@ -176,6 +180,7 @@ def _chat_page(
         "oldest_id": window[0].pk if window else None,
         "newest_id": window[-1].pk if window else None,
         "synced_at": _sync_stamp(),
+        "read_up_to": read_up_to,
         **_people(chat, user),
         **_composer(chat, form),
     }

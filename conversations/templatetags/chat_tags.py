@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import escape, format_html
+from django.utils.html import Urlizer, escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -107,3 +107,18 @@ def unread_badge(count: int) -> str:
 def seen_by(receipts: ReadPositions | str, message: Message) -> Seen:
     """Who else has read `message`: how many, and names (nobody where the page has no read positions)."""
     return receipts.seen(message) if isinstance(receipts, ReadPositions) and message.author_id else Seen(0)
+
+
+class _NewTabUrlizer(Urlizer):
+    # A link in a message leads away from the chat: a new tab keeps the chat open, and the
+    # page it opens gets neither this window (noopener) nor where it came from (noreferrer).
+    url_template = '<a href="{href}" target="_blank" rel="noopener noreferrer nofollow">{url}</a>'
+
+
+_urlize_new_tab = _NewTabUrlizer()
+
+
+@register.filter(is_safe=True, needs_autoescape=True)
+def urlize_new_tab(text: str, autoescape: bool = True) -> str:
+    """Django's urlize, with links that open in a new tab."""
+    return mark_safe(_urlize_new_tab(text, autoescape=autoescape))  # noqa: S308 (urlize escapes the text)

@@ -373,9 +373,20 @@ def test_a_picture_shows_as_a_thumbnail_linking_to_the_full_picture(as_alice, al
 
     html = page(as_alice.get(chat_url(chat)))
 
-    assert f'<a class="picture" href="{message.image.url}">' in html
+    assert f'<a class="picture" href="{message.image.url}" target="_blank" rel="noopener" data-picture>' in html
     assert f'src="{message.thumbnail.url}" width="64" height="48"' in html
     assert 'alt="Picture from \u2068Bob Baker\u2069"' in html
+
+
+def test_a_link_in_a_message_opens_in_a_new_tab_and_the_text_around_it_stays_escaped(as_alice, bob, chat):
+    actions.send_message(chat, bob, "<b>see</b> https://example.com/a?b=1&c=2")
+
+    html = page(as_alice.get(chat_url(chat)))
+
+    assert (
+        '&lt;b&gt;see&lt;/b&gt; <a href="https://example.com/a?b=1&amp;c=2" target="_blank" '
+        'rel="noopener noreferrer nofollow">https://example.com/a?b=1&amp;c=2</a>'
+    ) in html
 
 
 # History: keyset pages --------------------------------------------------------------------------------

@@ -303,22 +303,6 @@ document.addEventListener("input", (event) => {
   socket.send(JSON.stringify({ type: "typing", chat: Number(list.dataset.chat) }), list);
 });
 
-// New messages in the open chat, seen by a reader who is looking, are read: the badge goes
-// in every tab, and the others' receipts say so.
-let readTimer = null;
-function markRead() {
-  const list = messageList();
-  if (!list || document.visibilityState !== "visible") return;
-  const last = list.querySelector(":scope > .message:last-of-type");
-  if (!last || last.dataset.read || last.dataset.author === list.dataset.viewer) return;
-  clearTimeout(readTimer);
-  readTimer = setTimeout(() => {
-    last.dataset.read = "1";
-    htmx.ajax("POST", list.dataset.readUrl, { values: { up_to: last.id.replace("message-", "") }, swap: "none", source: list });
-  }, 300);
-}
-document.addEventListener("visibilitychange", markRead);
-
 // The tab's title counts the unread messages of every chat in the list.
 const baseTitle = document.title;
 function showUnreadTotal() {
@@ -335,7 +319,313 @@ document.addEventListener("htmx:wsAfterMessage", () => {
   const list = messageList();
   const open = list && document.getElementById(`chat-${list.dataset.chat}`);
   if (open) open.querySelector(".chat-link").setAttribute("aria-current", "page");
-  markRead();
   showUnreadTotal();
 });
 document.addEventListener("htmx:afterSettle", showUnreadTotal);
+
+// Reading: a message is read once it has been on screen in a visible tab ------------------------
+//
+// Not when it merely arrived: the reader may be scrolled up in the history or in another tab.
+// Each message is watched as it comes onto the page; the tab reports "read up to message X"
+// (POST mark_read, the action every other path uses) for the newest one seen while the
+// document is visible. Opening the chat at its newest message has read it already (the view).
+
+const reading = {
+  reported: 0, // the newest message id this chat is known to be read up to
+  onScreen: new Set(), // ids of messages on screen now (half of them, or half the window)
+  unseen: new Set(), // ids of others' messages that arrived since the page opened, not yet seen
+  newest: 0, // the newest message id on the page
+  timer: null,
+};
+
+const messageId = (element) => Number(element.id.replace("message-", "")) || 0;
+
+function reportRead() {
+  const list = messageList();
+  if (!list || document.visibilityState !== "visible") return;
+  let seen = 0;
+  for (const id of reading.onScreen) seen = Math.max(seen, id);
+  for (const id of reading.unseen) if (id <= seen) reading.unseen.delete(id);
+  showNewBelow();
+  if (seen <= reading.reported) return;
+  reading.reported = seen;
+  clearTimeout(reading.timer);
+  // A short pause: scrolling through ten messages is one report, not ten.
+  reading.timer = setTimeout(() => {
+    htmx.ajax("POST", list.dataset.readUrl, { values: { up_to: reading.reported }, swap: "none", source: list });
+  }, 300);
+}
+
+const seenWatcher =
+  scroller() && "IntersectionObserver" in window
+    ? new IntersectionObserver(
+        (entries) => {
+          for (const entry of entries) {
+            const id = messageId(entry.target);
+            const shown =
+              entry.isIntersecting &&
+              (entry.intersectionRatio >= 0.5 ||
+                (entry.rootBounds && entry.intersectionRect.height >= entry.rootBounds.height / 2));
+            if (shown) reading.onScreen.add(id);
+            else reading.onScreen.delete(id);
+          }
+          reportRead();
+        },
+        { root: scroller(), threshold: [0, 0.25, 0.5, 0.75, 1] },
+      )
+    : null;
+
+function watchMessage(element, { arrived }) {
+  if (!element.matches(".message[id^='message-']")) return;
+  const id = messageId(element);
+  const list = messageList();
+  if (arrived && id > reading.newest && list && element.dataset.author !== list.dataset.viewer) {
+    reading.unseen.add(id);
+  }
+  reading.newest = Math.max(reading.newest, id);
+  if (seenWatcher) seenWatcher.observe(element);
+}
+
+(function watchTheChat() {
+  const list = messageList();
+  if (!list || !seenWatcher) return;
+  reading.reported = Number(list.dataset.readUpTo) || 0;
+  for (const element of list.querySelectorAll(":scope > .message")) watchMessage(element, { arrived: false });
+  // Whatever puts a message on the page (the socket, the catch-up, an edit, older history)
+  // adds or replaces an element in the list.
+  new MutationObserver((changes) => {
+    for (const change of changes) {
+      for (const node of change.removedNodes) {
+        if (node instanceof Element && node.id) {
+          seenWatcher.unobserve(node);
+          if (!document.getElementById(node.id)) reading.onScreen.delete(messageId(node));
+        }
+      }
+      for (const node of change.addedNodes) {
+        if (node instanceof Element) watchMessage(node, { arrived: true });
+      }
+    }
+    requestAnimationFrame(showNewBelow);
+  }).observe(list, { childList: true });
+  document.addEventListener("visibilitychange", reportRead);
+  scroller().addEventListener("scroll", showNewBelow, { passive: true });
+})();
+
+// "New messages ↓": something arrived below what the reader is looking at.
+function showNewBelow() {
+  const button = document.getElementById("new-below");
+  const box = scroller();
+  if (!button || !box) return;
+  button.hidden = reading.unseen.size === 0 || isNearBottom(box, 40);
+}
+
+document.addEventListener("click", (event) => {
+  if (!event.target.closest("#new-below")) return;
+  const first = Math.min(...reading.unseen);
+  const target = document.getElementById(`message-${first}`);
+  if (target) target.scrollIntoView({ block: "start" });
+  else scrollToBottom();
+  // The button goes once what it pointed at is seen: the reader stays in the messages.
+  scroller().focus({ preventScroll: true });
+});
+
+// Drafts: what is typed in a chat's composer stays there, per person and chat -----------------
+//
+// Kept in this browser (localStorage) as it is typed, so switching chats or reloading loses
+// nothing; forgotten once the message is sent.
+
+function draftKey() {
+  const list = messageList();
+  return list ? `flowchat.draft.${list.dataset.viewer}.${list.dataset.chat}` : null;
+}
+
+function keepDraft(text) {
+  const key = draftKey();
+  if (!key) return;
+  try {
+    if (text.trim()) localStorage.setItem(key, text);
+    else localStorage.removeItem(key);
+  } catch {
+    // Storage may be full or switched off: the draft just is not kept.
+  }
+}
+
+function restoreDraft() {
+  const field = document.getElementById("composer-text");
+  const key = draftKey();
+  if (!field || !key || field.value.trim()) return;
+  let draft = null;
+  try {
+    draft = localStorage.getItem(key);
+  } catch {
+    return;
+  }
+  if (draft) field.value = draft;
+}
+restoreDraft();
+
+document.addEventListener("input", (event) => {
+  if (event.target.id === "composer-text") keepDraft(event.target.value);
+});
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (event.detail.target.id !== "composer") return;
+  const field = document.getElementById("composer-text");
+  // Sent: what is left in the fresh composer (text typed meanwhile) is the draft now.
+  if (event.detail.xhr && event.detail.xhr.status < 300) keepDraft(field ? field.value : "");
+  else restoreDraft();
+});
+
+// Connection: say when the socket is down, and catch up as soon as it is back ----------------------
+//
+// htmx's ws extension retries after 1006/1011/1012/1013 with "full jitter" up to 2^n seconds,
+// so after a server restart a tab could wait many seconds for its next try. Here the pauses
+// stay short (a quarter second, doubling to two at most) and still spread out (half to all of
+// the pause), and the catch-up over HTTP (catchUp above) follows each reopening at once.
+htmx.config.wsReconnectDelay = (retries) => {
+  const pause = Math.min(250 * 2 ** retries, 2000);
+  return pause / 2 + (Math.random() * pause) / 2;
+};
+const RETRIED_CLOSES = new Set([1006, 1011, 1012, 1013]);
+
+function showConnection(lost) {
+  const status = document.getElementById("connection-status");
+  if (status) status.textContent = lost ? status.dataset.reconnecting : "";
+  // While the page hears nothing, it cannot know who is online: no green dots, no "Online".
+  if (lost) {
+    document.documentElement.dataset.connection = "lost";
+    const unknown = document.getElementById("presence-unknown");
+    for (const text of document.querySelectorAll("[data-presence-text]")) {
+      if (!text.querySelector(".dot-online") || !unknown) continue;
+      text.dataset.online = text.innerHTML;
+      text.textContent = unknown.content.textContent.trim();
+    }
+  } else {
+    delete document.documentElement.dataset.connection;
+    for (const text of document.querySelectorAll("[data-presence-text][data-online]")) {
+      text.innerHTML = text.dataset.online; // until the catch-up or a push says otherwise
+      delete text.dataset.online;
+    }
+  }
+}
+document.addEventListener("htmx:wsClose", (event) => {
+  if (RETRIED_CLOSES.has(event.detail.event.code)) showConnection(true);
+});
+document.addEventListener("htmx:wsOpen", () => showConnection(false));
+
+// Errors at the composer go once the text (or the picture) changes --------------------------------
+
+document.addEventListener("input", (event) => clearFieldErrors(event.target));
+document.addEventListener("change", (event) => clearFieldErrors(event.target));
+function clearFieldErrors(field) {
+  const form = field.form;
+  if (!form || !(form.id === "composer" || form.classList.contains("edit-form"))) return;
+  const errors = form.querySelector(".composer-errors, .errorlist");
+  if (!errors) return;
+  errors.remove();
+  for (const invalid of form.querySelectorAll("[aria-invalid]")) {
+    invalid.removeAttribute("aria-invalid");
+    invalid.removeAttribute("aria-describedby");
+  }
+}
+
+// Limits: a counter near a field's maxlength, and a word when a paste did not fit ----------------
+
+const NEAR_LIMIT = 0.8;
+const countsCharacters = (field) =>
+  (field instanceof HTMLTextAreaElement || (field instanceof HTMLInputElement && field.type === "text")) &&
+  field.maxLength > 0 &&
+  field.id;
+
+function limitPart(field, kind) {
+  // The counter and the note sit after the field (in the composer, on a line of their own).
+  const id = `${field.id}-${kind}`;
+  let part = document.getElementById(id);
+  if (!part) {
+    part = document.createElement(kind === "count" ? "span" : "p");
+    part.id = id;
+    part.className = kind === "count" ? "char-count" : "limit-note";
+    if (kind === "note") part.setAttribute("role", "status");
+    field.after(part);
+  }
+  return part;
+}
+
+function showCount(field) {
+  if (!countsCharacters(field)) return;
+  const length = field.value.length;
+  const limit = field.maxLength;
+  const existing = document.getElementById(`${field.id}-count`);
+  if (length < limit * NEAR_LIMIT) {
+    if (existing) existing.remove();
+    const note = document.getElementById(`${field.id}-note`);
+    if (note && length < limit) note.remove();
+    return;
+  }
+  const count = existing || limitPart(field, "count");
+  const format = new Intl.NumberFormat(document.documentElement.lang || undefined);
+  count.textContent = `${format.format(length)} / ${format.format(limit)}`;
+  count.classList.toggle("is-full", length >= limit);
+}
+
+function limitNote(limit) {
+  const texts = document.getElementById("limit-note");
+  if (!texts) return "";
+  // One text per plural form, rendered for 1, 2 and 5: take the one whose form this number has.
+  const rules = new Intl.PluralRules(document.documentElement.lang || undefined);
+  const form = rules.select(limit);
+  const sample = ["1", "2", "5"].find((n) => rules.select(Number(n)) === form) || "5";
+  const format = new Intl.NumberFormat(document.documentElement.lang || undefined);
+  return texts.getAttribute(`data-for-${sample}`).replace("{limit}", format.format(limit));
+}
+
+document.addEventListener("input", (event) => showCount(event.target));
+document.addEventListener("focusin", (event) => showCount(event.target));
+document.addEventListener("paste", (event) => {
+  const field = event.target;
+  if (!countsCharacters(field) || !event.clipboardData) return;
+  const pasted = event.clipboardData.getData("text");
+  const room = field.maxLength - field.value.length + (field.selectionEnd - field.selectionStart);
+  if (pasted.length <= room) return;
+  // The browser keeps what fits: say that the rest was left out, rather than cut it silently.
+  limitPart(field, "note").textContent = limitNote(field.maxLength);
+});
+document.addEventListener("htmx:afterSwap", () => {
+  const field = document.getElementById("composer-text");
+  if (field) showCount(field);
+});
+
+// Pictures open in a viewer over the chat; the link (a new tab) is the way without JavaScript ---
+
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[data-picture]");
+  const viewer = document.getElementById("picture-viewer");
+  if (!link || !viewer || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+  event.preventDefault();
+  const picture = viewer.querySelector("img");
+  const thumbnail = link.querySelector("img");
+  picture.src = link.getAttribute("href");
+  picture.alt = thumbnail ? thumbnail.alt : "";
+  viewer.opener = link;
+  viewer.showModal();
+});
+document.addEventListener(
+  "close",
+  (event) => {
+    const viewer = event.target;
+    if (viewer.id !== "picture-viewer") return;
+    viewer.querySelector("img").removeAttribute("src");
+    if (viewer.opener && viewer.opener.isConnected) viewer.opener.focus();
+    viewer.opener = null;
+  },
+  true,
+);
+
+// The phone: a message's menu shows once the message is tapped (or the menu focused) ----------
+
+document.addEventListener("click", (event) => {
+  const message = event.target.closest("#messages > .message");
+  for (const active of document.querySelectorAll("#messages > .message.is-active")) {
+    if (active !== message) active.classList.remove("is-active");
+  }
+  if (message && !event.target.closest("a, button, summary, details")) message.classList.add("is-active");
+});

@@ -65,6 +65,12 @@ TAB_OPTIONS: dict[str, dict[str, object]] = {
         "device_scale_factor": 2,
     },
     "no_js": {"viewport": {"width": 1280, "height": 800}, "java_script_enabled": False},
+    "no_js_phone": {
+        "viewport": {"width": 390, "height": 844},
+        "is_mobile": True,
+        "has_touch": True,
+        "java_script_enabled": False,
+    },
 }
 
 # Reports `securitypolicyviolation` events; console errors catch most of them too, but
@@ -163,11 +169,12 @@ def wait_for_server_connections_to_close(django_db_blocker) -> None:
             time.sleep(0.05)
 
 
-def start_server(root: Path, *, production: bool = False, **env: str) -> Server:
-    """FlowChat from the test database on a free port: daphne, or with `production` what bin/serve starts."""
+def start_server(root: Path, *, production: bool = False, port: int | None = None, **env: str) -> Server:
+    """FlowChat from the test database on a free port (or `port`, to restart one): daphne, or with
+    `production` what bin/serve starts."""
     log = root / "server.log"
     media_root = root / "media"
-    port = free_port()
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     environment = {
         **os.environ,
