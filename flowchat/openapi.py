@@ -465,7 +465,8 @@ CLIENT_ID = {
     "that timed out or was answered 5xx may have been stored, and retried with the same client_id it is "
     "stored once.",
 }
-UPLOAD = {"type": "string", "contentMediaType": "application/octet-stream"}
+# An empty file is refused (400 "The submitted file is empty."), so an upload has at least one byte.
+UPLOAD = {"type": "string", "contentMediaType": "application/octet-stream", "minLength": 1}
 
 SCHEMAS |= {
     "Chat": {

@@ -54,8 +54,13 @@ class Parsed(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
-        # A link urlize made of a URL in the text is text shown as a link: nothing to run.
-        if tag == "a" and set(attributes) == {"href", "rel"} and attributes["rel"] == "nofollow":
+        # A link urlize_new_tab made of a URL in the text is text shown as a link: nothing to run.
+        if (
+            tag == "a"
+            and set(attributes) == {"href", "rel", "target"}
+            and attributes["rel"] == "noopener noreferrer nofollow"
+            and attributes["target"] == "_blank"
+        ):
             return
         self.elements[(tag, tuple(sorted(attributes)))] += 1
         if "id" in attributes:
