@@ -112,7 +112,9 @@
     const shown = body.dataset.shownZone || "UTC";
     const now = new Date();
     const there = (timeZone) => new Date(now.toLocaleString("en-US", { timeZone })).getTime();
-    const typing = [...document.querySelectorAll("textarea, input[type=text]")].some((field) => field.value);
+    // Any field with text in it (a search box too) or with the focus: a reload would lose it.
+    const fields = document.querySelectorAll("textarea, input[type=text], input[type=search], input:not([type])");
+    const typing = [...fields].some((field) => field.value || field === document.activeElement);
     if (there(shown) !== there(browserZone) && !typing) location.reload();
   }, () => {});
 })();
