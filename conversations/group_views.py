@@ -65,10 +65,10 @@ def _page_number(data: QueryDict) -> int:
     return min(max(number, 1), MAX_PAGE)
 
 
-def _page_of(people: QuerySet[User], page: int) -> tuple[list[User], bool]:
-    """One page of people, and whether there is another, without a COUNT query."""
+def _page_of[T](rows: QuerySet[T], page: int) -> tuple[list[T], bool]:
+    """One page of people (or groups), and whether there is another, without a COUNT query."""
     start = (page - 1) * PAGE_SIZE
-    found = list(people[start : start + PAGE_SIZE + 1])
+    found = list(rows[start : start + PAGE_SIZE + 1])
     return found[:PAGE_SIZE], len(found) > PAGE_SIZE
 
 
@@ -408,9 +408,8 @@ def group_directory(request: HttpRequest) -> HttpResponse:
     """The open groups anyone signed in may browse and join, searchable by title."""
     query = _search_text(request.GET)
     page = _page_number(request.GET)
-    start = (page - 1) * PAGE_SIZE
-    found = list(directory.open_groups(request.user, query)[start : start + PAGE_SIZE + 1])
-    groups, has_more = directory.attach_previews(found[:PAGE_SIZE]), len(found) > PAGE_SIZE
+    found, has_more = _page_of(directory.open_groups(request.user, query), page)
+    groups = directory.attach_previews(found)
     template = _fragment(request, "conversations/directory.html", {"groups-results": "results", "groups-more": "page"})
     context = {"q": query, "groups": groups, "page": page, "has_more": has_more, "next_page": page + 1}
     return _render(request, template, context)
