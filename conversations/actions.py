@@ -23,7 +23,8 @@ from django.utils.translation import gettext as _
 from accounts.models import ApiToken, Connection, User
 
 from . import broadcast, limits
-from .models import MESSAGE_MAX_LENGTH, TITLE_MAX_LENGTH, Chat, Membership, Message, direct_key_for
+from .emoji import is_single_emoji
+from .models import MESSAGE_MAX_LENGTH, TITLE_MAX_LENGTH, Chat, Membership, Message, Reaction, direct_key_for
 
 
 def _later(callback: Callable[..., None], *args, **kwargs) -> None:
@@ -371,11 +372,90 @@ def delete_message(message: Message, by: User) -> Message:
         message.deleted_at, message.version = current["deleted_at"], current["version"]
         if not deleted:
             return message  # it was deleted already: nothing new to tell
+        # Its reactions go with its text: nobody can see or change them any more.
+        Reaction.objects.filter(message_id=message.pk).delete()
         _later(broadcast.message_changed, message.pk, "message.deleted", message.version)
         if files:
             storage = message.image.storage
             transaction.on_commit(lambda: [storage.delete(name) for name in files])
     return message
+
+
+def clean_emoji(emoji: str) -> str:
+    """`emoji` without surrounding spaces, if it is exactly one emoji (conversations.emoji)."""
+    emoji = emoji.strip() if isinstance(emoji, str) else ""
+    if not emoji:
+        raise ValidationError(_("Choose an emoji."), code="emoji")
+    if not is_single_emoji(emoji):
+        raise ValidationError(_("A reaction is a single emoji."), code="emoji")
+    return emoji
+
+
+def _reactable(message: Message, by: User) -> None:
+    """Refuse a reaction that cannot be: not a member, a system line, a deleted message."""
+    if not Membership.objects.filter(chat_id=message.chat_id, user=by).exists():
+        raise PermissionDenied(_("You are not a member of this chat."))
+    if message.is_system:
+        raise ValidationError(_("System lines take no reactions."), code="system")
+    if message.is_deleted:
+        raise ValidationError(_("This message was deleted."), code="deleted")
+
+
+def add_reaction(message: Message, by: User, emoji: str, *, rate_limited: bool = True) -> tuple[Reaction, bool]:
+    """`by` reacts to a message with one emoji; a second time with the same emoji changes nothing.
+
+    Returns the reaction and whether it is new. At most MAX_REACTIONS_PER_MESSAGE distinct emoji
+    on a message (a new one past that is refused; one already there may still be added).
+    """
+    emoji = clean_emoji(emoji)
+    _reactable(message, by)
+    if existing := Reaction.objects.filter(message=message, user=by, emoji=emoji).first():
+        return existing, False
+    if rate_limited:
+        limits.count_reaction(by)
+    try:
+        with transaction.atomic():
+            # The message row locked: a delete racing this reaction finishes first or waits, and
+            # the distinct-emoji count is exact under concurrent reactions.
+            current = Message.objects.select_for_update().filter(pk=message.pk).values("deleted_at").first()
+            if current is None or current["deleted_at"] is not None:
+                raise ValidationError(_("This message was deleted."), code="deleted")
+            there = set(Reaction.objects.filter(message=message).values_list("emoji", flat=True).distinct())
+            if emoji not in there and len(there) >= limits.MAX_REACTIONS_PER_MESSAGE:
+                raise ValidationError(
+                    _("A message can have at most %(limit)d different reactions.")
+                    % {"limit": limits.MAX_REACTIONS_PER_MESSAGE},
+                    code="too_many",
+                )
+            reaction = Reaction.objects.create(message=message, user=by, emoji=emoji)
+            _later(broadcast.reactions_changed, message.pk)
+    except IntegrityError:
+        # The same reaction from another tab, committed between our look-up and our insert.
+        return Reaction.objects.get(message=message, user=by, emoji=emoji), False
+    return reaction, True
+
+
+def remove_reaction(message: Message, by: User, emoji: str, *, rate_limited: bool = True) -> bool:
+    """`by` takes back their emoji from a message; False if they had not reacted with it."""
+    emoji = clean_emoji(emoji)
+    _reactable(message, by)
+    if rate_limited and Reaction.objects.filter(message=message, user=by, emoji=emoji).exists():
+        limits.count_reaction(by)
+    with transaction.atomic():
+        removed, _rows = Reaction.objects.filter(message=message, user=by, emoji=emoji).delete()
+        if removed:
+            _later(broadcast.reactions_changed, message.pk)
+    return bool(removed)
+
+
+def toggle_reaction(message: Message, by: User, emoji: str) -> bool:
+    """Add the emoji if `by` has not reacted with it, else take it back; True if it is now there."""
+    emoji = clean_emoji(emoji)
+    if Reaction.objects.filter(message=message, user=by, emoji=emoji).exists():
+        remove_reaction(message, by, emoji)
+        return False
+    add_reaction(message, by, emoji)
+    return True
 
 
 def mark_read(chat: Chat, user: User, up_to: int | None = None) -> int | None:

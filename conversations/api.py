@@ -34,8 +34,8 @@ from flowchat.api import (
 from . import actions
 from .directory import attach_previews, open_groups
 from .forms import EditMessageForm, GroupForm, GroupPhotoForm, MessageForm, RenameGroupForm
-from .limits import SendingTooFast
-from .models import Chat, Membership, Message
+from .limits import ReactingTooFast, SendingTooFast
+from .models import Chat, Membership, Message, no_reactions_yet
 from .permissions import get_chat_for_user, get_message_for_user
 from .receipts import ReadPositions
 from .search import MAX_QUERY_LENGTH, search_messages
@@ -71,6 +71,7 @@ MESSAGE_READ_ONLY = (
     "is_read",
     "kind",
     "version",
+    "reactions",
 )
 
 
@@ -325,7 +326,10 @@ def search(request: ApiRequest) -> HttpResponse:
         params["before"], params["limit"] = str(found[-1].message.pk), str(limit)
         headers["Link"] = f'<{request.build_absolute_uri(request.path)}?{params.urlencode()}>; rel="next"'
     answer = [
-        {"message": message_to_dict(result.message, positions[result.message.chat_id]), "snippet": result.snippet}
+        {
+            "message": message_to_dict(result.message, positions[result.message.chat_id], request.user.pk),
+            "snippet": result.snippet,
+        }
         for result in found
     ]
     return json_response(answer, headers=headers)
@@ -383,7 +387,8 @@ def chat_messages(request: ApiRequest, pk: int) -> HttpResponse:
         params[cursor[0]], params["limit"] = str(cursor[1]), str(limit)
         headers["Link"] = f'<{request.build_absolute_uri(request.path)}?{params.urlencode()}>; rel="next"'
     positions = ReadPositions.of(chat.pk)
-    return json_response([message_to_dict(message, positions) for message in page], headers=headers)
+    viewer = request.user.pk
+    return json_response([message_to_dict(message, positions, viewer) for message in page], headers=headers)
 
 
 # Members -------------------------------------------------------------------------------
@@ -487,7 +492,9 @@ def send(request: ApiRequest) -> HttpResponse:
             raise ApiError(429, str(refusal), headers={"Retry-After": str(refusal.retry_after)}) from refusal
     # Nobody else has read a message that was just sent; a repeated one may have been read since.
     positions = ReadPositions({}) if created else ReadPositions.of(chat.pk)
-    return json_response(message_to_dict(message, positions), status=201 if created else 200)
+    if created:
+        no_reactions_yet(message)
+    return json_response(message_to_dict(message, positions, request.user.pk), status=201 if created else 200)
 
 
 @api_view(["GET", "PATCH", "DELETE"])
@@ -513,7 +520,34 @@ def message(request: ApiRequest, pk: int) -> HttpResponse:
             raise_if(form_errors(form))
         with refusals("text", deleted=None):
             message = actions.edit_message(message, request.user, form.cleaned_data["text"])
-    return json_response(message_to_dict(message, ReadPositions.of(message.chat_id)))
+    return json_response(message_to_dict(message, ReadPositions.of(message.chat_id), request.user.pk))
+
+
+@api_view(["POST", "DELETE"])
+def reactions(request: ApiRequest, pk: int) -> HttpResponse:
+    """POST `{"emoji"}`: react (201 with the Message; 200 if I had already). DELETE `{"emoji"}` (or
+    `?emoji=`): take my reaction back (204, also when I had none: a retry gets the same answer)."""
+    message = get_message_for_user(request.user, pk)
+    if request.method == "DELETE":
+        data = optional_json_body(request) if request.body.strip() else dict(request.GET.items())
+    else:
+        data = request.data
+    errors = refuse_unknown(data, ("emoji",))
+    if "emoji" not in data:
+        errors["emoji"] = [REQUIRED]
+    string_field(data, "emoji", errors)
+    raise_if(errors)
+    with refusals("emoji", deleted=None, system=None):
+        try:
+            if request.method == "DELETE":
+                actions.remove_reaction(message, request.user, data["emoji"])
+                return no_content()
+            _reaction, created = actions.add_reaction(message, request.user, data["emoji"])
+        except ReactingTooFast as refusal:
+            raise ApiError(429, str(refusal), headers={"Retry-After": str(refusal.retry_after)}) from refusal
+    message = get_message_for_user(request.user, pk)
+    answer = message_to_dict(message, ReadPositions.of(message.chat_id), request.user.pk)
+    return json_response(answer, status=201 if created else 200)
 
 
 urlpatterns = [
@@ -530,4 +564,5 @@ urlpatterns = [
     path("messages/", send, name="api-messages"),
     path("search/", search, name="api-search"),
     path("messages/<int:pk>/", message, name="api-message"),
+    path("messages/<int:pk>/reactions/", reactions, name="api-message-reactions"),
 ]

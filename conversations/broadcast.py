@@ -39,10 +39,10 @@ from accounts.models import User
 from accounts.serializers import iso, user_summary
 
 from . import rendering
-from .models import Chat, Membership, Message
+from .models import Chat, Membership, Message, no_reactions_yet
 from .outbox import outbox
 from .receipts import ReadPositions
-from .serializers import chat_to_dict, message_to_dict
+from .serializers import chat_to_dict, message_to_dict, reaction_people, reactions_to_list
 
 # A read position that jumps far ahead updates the receipts of this many messages at most;
 # older ones are right after a reload.
@@ -140,6 +140,8 @@ def message_created(message: Message) -> None:
     message.chat = chat
     if chat.last_message_id == message.pk:
         chat.last_message = message
+    # Nobody has reacted to a message this new: no query to find that out.
+    no_reactions_yet(message)
     parts: dict[str, Any] = {
         "open": rendering.new_message(message, chat),
         "list": rendering.join(rendering.to_the_top(chat), rendering.chat_time(chat)),
@@ -179,7 +181,29 @@ def message_changed(message_id: int, name: str, version: int | None = None) -> N
     if not message.is_deleted:
         parts["mine"] = rendering.message_menu(message)
     data = message_to_dict(message, receipts)
-    _to_chat(chat, name, data=data, html=_by_language(**parts), message=_facts(message))
+    _to_chat(chat, name, data=data, html=_by_language(**parts), message=_facts(message), reactions=_reactors(message))
+
+
+def _reactors(message: Message) -> dict[str, Any]:
+    """Who reacted with what, for each socket to set its person's `mine` and aria-pressed."""
+    return {"message": message.pk, "people": reaction_people(message)}
+
+
+def reactions_changed(message_id: int) -> None:
+    """Someone added or took back a reaction: the message's reactions bar, in place, for everyone.
+
+    One event per change; the bar is the same for every member, and each socket marks its
+    person's own buttons pressed, and sets `mine` in a script's data, from `reactions`.
+    """
+    loaded = _message(message_id)
+    if not loaded:
+        return
+    message, chat = loaded
+    if message.is_deleted or message.is_system:
+        return  # its reactions are gone with it
+    data = {"message": message.pk, "chat": chat.pk, "reactions": reactions_to_list(message, None)}
+    html = _by_language(open=rendering.reactions(message, chat))
+    _to_chat(chat, "message.reactions", data=data, html=html, reactions=_reactors(message))
 
 
 def read(chat_id: int, reader_id: int, after: int, up_to: int) -> None:

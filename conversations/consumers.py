@@ -492,6 +492,9 @@ class BrowserSocket(PersonSocket):
         if badge and state is not None:
             pieces.append(rendering.badge(event["chat"], state.unread, self.language))
         text = "".join(pieces)
+        if here and "reactions" in event:
+            reactors = event["reactions"]
+            text = rendering.pressed(text, reactors["message"], reactors["people"], me)
         if text:
             await self.send(text_data=text)
 
@@ -543,7 +546,7 @@ class ApiSocket(PersonSocket):
             .order_by("id")[: CATCH_UP_LIMIT + 1]
         )
         positions = {chat_id: ReadPositions.of(chat_id) for chat_id in {m.chat_id for m in messages}}
-        return [message_to_dict(m, positions[m.chat_id]) for m in messages[:CATCH_UP_LIMIT]], len(
+        return [message_to_dict(m, positions[m.chat_id], self.user.pk) for m in messages[:CATCH_UP_LIMIT]], len(
             messages
         ) > CATCH_UP_LIMIT
 
@@ -553,6 +556,12 @@ class ApiSocket(PersonSocket):
         data = event["data"]
         if event["event"] in CHAT_EVENTS_WITH_DATA and state is not None:
             data = {**data, "unread_count": state.unread}
+        if "reactions" in event and data.get("reactions"):
+            # Rendered for nobody in particular: `mine` is this socket's person's.
+            me, people = self.user.pk, event["reactions"]["people"]
+            pairs = zip(data["reactions"], people, strict=True)
+            mine = [{**reaction, "mine": me in reactors} for reaction, reactors in pairs]
+            data = {**data, "reactions": mine}
         await self.send_json({"event": event["event"], "chat": event["chat"], "data": data})
 
     async def presence_changed(self, changes: list[dict[str, Any]]) -> None:

@@ -46,3 +46,35 @@ def count_send(author: User) -> None:
     wait = take_token(caches["default"], f"send-rate:{author.pk}", burst=burst, interval=60 / per_minute, now=clock())
     if wait > 0:
         raise SendingTooFast(max(1, math.ceil(wait)))
+
+
+# Reactions: a burst of taps (trying a few, changing one's mind), then one a second on average.
+# Settings REACTION_RATE_BURST and REACTION_RATE_PER_MINUTE, where set, take their place.
+REACTION_RATE_BURST = 30
+REACTION_RATE_PER_MINUTE = 60
+# Distinct emoji on one message: a bar people can still read.
+MAX_REACTIONS_PER_MESSAGE = 20
+
+
+class ReactingTooFast(SendingTooFast):
+    """Over the reaction rate: nothing changed; `retry_after` whole seconds until the next may."""
+
+    def __str__(self) -> str:
+        return ngettext(
+            "You are reacting too fast. Wait %(seconds)d second and try again.",
+            "You are reacting too fast. Wait %(seconds)d seconds and try again.",
+            self.retry_after,
+        ) % {"seconds": self.retry_after}
+
+
+def count_reaction(person: User) -> None:
+    """Count one reaction added or removed by `person`, or raise ReactingTooFast (counting nothing)."""
+    burst = getattr(settings, "REACTION_RATE_BURST", REACTION_RATE_BURST)
+    per_minute = getattr(settings, "REACTION_RATE_PER_MINUTE", REACTION_RATE_PER_MINUTE)
+    if burst <= 0 or per_minute <= 0:
+        return
+    wait = take_token(
+        caches["default"], f"reaction-rate:{person.pk}", burst=burst, interval=60 / per_minute, now=clock()
+    )
+    if wait > 0:
+        raise ReactingTooFast(max(1, math.ceil(wait)))

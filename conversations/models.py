@@ -6,6 +6,8 @@ read-side querysets (the access rule is `Chat.objects.for_user`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Count, OuterRef, Q, Subquery
@@ -164,7 +166,9 @@ class Membership(models.Model):
 
 class MessageQuerySet(models.QuerySet["Message"]):
     def with_people(self) -> MessageQuerySet:
-        return self.select_related("author", "subject")
+        """With author, subject and reactions (and their people): one query more for any number."""
+        reactions = models.Prefetch("reactions", queryset=Reaction.objects.select_related("user"))
+        return self.select_related("author", "subject").prefetch_related(reactions)
 
     def unread_by(self, reader, after) -> MessageQuerySet:
         """What counts as unread for `reader` past read position `after`: others' messages, not system
@@ -284,3 +288,67 @@ class Message(models.Model):
         if self.image:
             return gettext("Photo")
         return ""
+
+
+REACTION_MAX_LENGTH = 64  # characters: longer than any single emoji (conversations.emoji)
+
+
+class Reaction(models.Model):
+    """One person's emoji on a message; at most one of each emoji per person per message."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reactions")
+    emoji = models.CharField(_("emoji"), max_length=REACTION_MAX_LENGTH)
+    created_at = models.DateTimeField(_("added"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("reaction")
+        verbose_name_plural = _("reactions")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user", "emoji"], name="reaction_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.emoji} on {self.message_id}"
+
+
+@dataclass(frozen=True)
+class ReactionGroup:
+    """Everyone who reacted to a message with one emoji, in the order they did."""
+
+    emoji: str
+    people: tuple  # of User, first reactor first
+
+    @property
+    def count(self) -> int:
+        return len(self.people)
+
+    @property
+    def ids(self) -> str:
+        """The reactors' ids, space separated, for data-people~="<id>" selectors."""
+        return " ".join(str(person.pk) for person in self.people)
+
+    def has(self, user_id: int | None) -> bool:
+        return any(person.pk == user_id for person in self.people)
+
+
+def no_reactions_yet(message: Message) -> Message:
+    """Mark a message just sent as having no reactions, so that showing it asks the database nothing."""
+    cache = getattr(message, "_prefetched_objects_cache", {})
+    message._prefetched_objects_cache = {**cache, "reactions": Reaction.objects.none()}
+    return message
+
+
+def reaction_groups(message: Message) -> list[ReactionGroup]:
+    """A message's reactions by emoji, the first added first (none on a deleted or system message).
+
+    Reads `message.reactions.all()`: prefetched by `Message.objects.with_people()`, so a page of
+    history costs one query for all its reactions.
+    """
+    if message.is_deleted or message.is_system:
+        return []
+    people: dict[str, list] = {}
+    for reaction in message.reactions.all():
+        people.setdefault(reaction.emoji, []).append(reaction.user)
+    return [ReactionGroup(emoji, tuple(reactors)) for emoji, reactors in people.items()]

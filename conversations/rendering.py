@@ -117,6 +117,25 @@ def changed_message(message: Message, chat: Chat, receipts: ReadPositions) -> Ht
     return render("conversations/chat.html#message", context)
 
 
+def reactions(message: Message, chat: Chat) -> Html:
+    """A message's reactions bar, in place; nobody's buttons pressed (the consumers press their person's)."""
+    context = {"message": message, "chat": chat, "oob": True, "pushed": True}
+    return render("conversations/_reactions.html#reactions", context)
+
+
+def pressed(html: str, message_id: int, people: list[list[int]], viewer: int) -> str:
+    """Pushed HTML with `viewer`'s own reaction buttons of a message marked aria-pressed="true".
+
+    The buttons are rendered once for every member (unpressed); the event lists who reacted with
+    each, in the bar's order, so a socket marks its person's without rendering anything.
+    """
+    for index, reactors in enumerate(people):
+        if viewer in reactors:
+            button = f'id="message-{message_id}-reaction-{index}"'
+            html = html.replace(f'{button} aria-pressed="false"', f'{button} aria-pressed="true"')
+    return html
+
+
 def message_menu(message: Message) -> Html:
     """Edit and Delete, added to a pushed message on its author's tabs only."""
     menu = render("conversations/chat.html#message_menu", {"message": message})

@@ -13,12 +13,13 @@ from django.urls import reverse
 from accounts.models import User
 from accounts.serializers import iso, user_summary
 
-from .models import Chat, Membership, Message
+from .models import Chat, Membership, Message, reaction_groups
 from .receipts import ReadPositions
 
 
-def message_to_dict(message: Message, positions: ReadPositions) -> dict[str, Any]:
-    """The contract's Message, plus kind, system_text, thumbnail, deleted_at and version (needs author, subject)."""
+def message_to_dict(message: Message, positions: ReadPositions, viewer: int | None = None) -> dict[str, Any]:
+    """The contract's Message, plus kind, system_text, thumbnail, deleted_at, version and reactions
+    (needs author, subject and reactions: `Message.objects.with_people()`); `mine` is for `viewer`."""
     return {
         "id": message.pk,
         "author": user_summary(message.author) if message.author else None,
@@ -33,7 +34,21 @@ def message_to_dict(message: Message, positions: ReadPositions) -> dict[str, Any
         "kind": message.kind,
         "system_text": message.system_text() if message.is_system else None,
         "version": message.version,
+        "reactions": reactions_to_list(message, viewer),
     }
+
+
+def reactions_to_list(message: Message, viewer: int | None) -> list[dict[str, Any]]:
+    """[{"emoji", "count", "mine"}], the first added first; `mine`: whether `viewer` is among them."""
+    return [
+        {"emoji": group.emoji, "count": group.count, "mine": group.has(viewer)} for group in reaction_groups(message)
+    ]
+
+
+def reaction_people(message: Message) -> list[list[int]]:
+    """Who reacted with each emoji, in the order of reactions_to_list: what an event carries so that
+    each socket sets `mine` (and aria-pressed) for its own person."""
+    return [[person.pk for person in group.people] for group in reaction_groups(message)]
 
 
 def chat_to_dict(chat: Chat, viewer: User) -> dict[str, Any]:

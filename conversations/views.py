@@ -31,7 +31,7 @@ from accounts.views import initials_svg
 
 from . import actions
 from .forms import EditMessageForm, MessageForm
-from .limits import SendingTooFast
+from .limits import ReactingTooFast, SendingTooFast
 from .models import Chat, Membership, Message
 from .permissions import get_chat_for_user, get_message_for_user
 from .receipts import ReadPositions
@@ -370,6 +370,57 @@ def delete(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
     if message.is_deleted:
         return _show_message(request, chat, message)
     return render(request, "conversations/delete_message.html", {"chat": chat, "message": message})
+
+
+def _in_context(chat: Chat, message: Message) -> str:
+    """The address of a message on a page of its chat: the latest page if it is there, else the page ending with it."""
+    newer = chat.messages.filter(id__gt=message.pk).order_by("id").values_list("id", flat=True)[:PAGE_SIZE]
+    if len(newer) < PAGE_SIZE:
+        return f"{chat.get_absolute_url()}#message-{message.pk}"
+    return f"{chat.get_absolute_url()}?before={newer[0]}#message-{message.pk}"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reactions(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
+    """A message's reactions. GET: who reacted with what (a page, for anyone without a pointer to hover).
+
+    POST `emoji`: toggle my reaction with it (the buttons of the bar and the picker); POST
+    `custom`: add the emoji I typed. With htmx the answer is the bar; without, back to the message.
+    """
+    chat = get_chat_for_user(request.user, pk)
+    message = get_message_for_user(request.user, message_pk, chat=chat)
+    if request.method == "GET":
+        context = {"chat": chat, "message": message, "back_url": _in_context(chat, message)}
+        return render(request, "conversations/reactions.html", context)
+    error, status, retry_after = None, 200, None
+    try:
+        if "custom" in request.POST:
+            actions.add_reaction(message, request.user, request.POST["custom"])
+        else:
+            actions.toggle_reaction(message, request.user, request.POST.get("emoji", ""))
+    except ValidationError as refusal:
+        error, status = " ".join(refusal.messages), 400
+    except PermissionDenied as refusal:
+        error, status = str(refusal), 403
+    except ReactingTooFast as refusal:
+        error, status, retry_after = str(refusal), 429, refusal.retry_after
+    if request.htmx:
+        message = get_message_for_user(request.user, message_pk, chat=chat)  # its reactions as they are now
+        if message.is_deleted or message.is_system:
+            response = render(
+                request, "conversations/_reactions.html#gone", {"message": message, "error": error}, status=status
+            )
+        else:
+            context = {"message": message, "chat": chat, "error": error}
+            response = render(request, "conversations/_reactions.html#reactions", context, status=status)
+    else:
+        if error:
+            notices.error(request, error)
+        response = redirect(_in_context(chat, message))
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @login_required

@@ -417,6 +417,11 @@ CHATS = "Chats"
 MESSAGES = "Messages"
 # Kept equal to conversations.models (checked by conversations/tests/test_api.py).
 MESSAGE_MAX_LENGTH = 10_000
+# As conversations.models.REACTION_MAX_LENGTH and conversations.limits (flowchat/tests/test_openapi.py checks).
+REACTION_MAX_LENGTH = 64
+MAX_REACTIONS_PER_MESSAGE = 20
+REACTION_RATE_BURST = 30
+REACTION_RATE_PER_MINUTE = 60
 TITLE_MAX_LENGTH = 100
 MESSAGE_KINDS = [
     "text",
@@ -544,6 +549,7 @@ SCHEMAS |= {
             "kind",
             "system_text",
             "version",
+            "reactions",
         ],
         "additionalProperties": False,
         "properties": {
@@ -585,6 +591,39 @@ SCHEMAS |= {
                 "description": "1 when sent; goes up by one with each edit and with the deletion. Of two copies "
                 "of a message, the one with the higher version is the newer; the event stream drops an edit or "
                 "deletion older than one it has already sent.",
+            },
+            "reactions": {
+                "type": "array",
+                "items": ref("ReactionSummary"),
+                "maxItems": MAX_REACTIONS_PER_MESSAGE,
+                "description": "Each emoji people reacted with, the first added first; empty for a deleted "
+                "message and a system line. Reactions do not change `version`.",
+            },
+        },
+    },
+    "ReactionSummary": {
+        "type": "object",
+        "required": ["emoji", "count", "mine"],
+        "additionalProperties": False,
+        "properties": {
+            "emoji": {"type": "string", "minLength": 1, "maxLength": REACTION_MAX_LENGTH},
+            "count": {"type": "integer", "minimum": 1, "description": "How many people reacted with it."},
+            "mine": {
+                "type": "boolean",
+                "description": "Whether you (the token's person; on /ws/api/, the socket's) reacted with it.",
+            },
+        },
+    },
+    "NewReaction": {
+        "type": "object",
+        "required": ["emoji"],
+        "additionalProperties": False,
+        "properties": {
+            "emoji": {
+                "type": "string",
+                "maxLength": REACTION_MAX_LENGTH,
+                "description": "Exactly one emoji (a flag, a keycap, a skin tone and ZWJ sequences count as "
+                "one); spaces around it are dropped. Anything else is refused with 400.",
             },
         },
     },
@@ -1060,6 +1099,43 @@ PATHS |= {
             tag=MESSAGES,
             responses={204: no_content("Deleted.")},
             errors=[403, 404],
+        ),
+    },
+    "/api/messages/{pk}/reactions/": {
+        "parameters": [_param("MessageId")],
+        "post": operation(
+            operation_id="addReaction",
+            summary="React to a message with an emoji",
+            description="Any member. At most one of each emoji per person per message, and at most "
+            f"{MAX_REACTIONS_PER_MESSAGE} different emoji on a message (400 past that). A deleted message "
+            "or a system line takes none (400). Reactions count against a rate of their own "
+            f"({REACTION_RATE_BURST} at once, then {REACTION_RATE_PER_MINUTE} a minute); past it, 429 with "
+            "Retry-After. Every member hears `message.reactions` on the socket.",
+            tag=MESSAGES,
+            body=json_content(ref("NewReaction")),
+            responses={
+                201: answer("Your reaction is added; the message with its reactions.", ref("Message")),
+                200: answer("You had reacted with this emoji already; nothing changed.", ref("Message")),
+            },
+            errors=[404, 429],
+        ),
+        "delete": operation(
+            operation_id="removeReaction",
+            summary="Take back your reaction",
+            description='The emoji as a JSON body `{"emoji"}` or as `?emoji=`. Answers 204 whether or '
+            "not you had reacted with it, so a retry gets the same answer.",
+            tag=MESSAGES,
+            parameters=[
+                {
+                    "name": "emoji",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "maxLength": REACTION_MAX_LENGTH},
+                    "description": "The emoji, when the request has no body.",
+                }
+            ],
+            responses={204: no_content("Your reaction with it is gone (or was never there).")},
+            errors=[400, 404, 415, 429],
         ),
     },
 }

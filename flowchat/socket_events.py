@@ -50,6 +50,10 @@ EVENT_SCHEMAS: dict[str, Schema] = {
             _event(["member.added", "member.removed", "typing"], _object(chat=ID, user=_ref("UserListItem"))),
             _event(["read"], _object(chat=ID, user=ID, message=ID)),
             _event(
+                ["message.reactions"],
+                _object(message=ID, chat=ID, reactions={"type": "array", "items": _ref("ReactionSummary")}),
+            ),
+            _event(
                 ["presence"],
                 _object(
                     user=_ref("UserListItem"),

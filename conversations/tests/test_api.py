@@ -345,6 +345,7 @@ def test_the_history_shows_every_contract_field_oldest_first(api, alice, bob, ch
             "kind": "text",
             "system_text": None,
             "version": 1,
+            "reactions": [],
         },
         {
             "id": second.pk,
@@ -360,6 +361,7 @@ def test_the_history_shows_every_contract_field_oldest_first(api, alice, bob, ch
             "kind": "text",
             "system_text": None,
             "version": 1,
+            "reactions": [],
         },
     ]
     assert not response.has_header("Link")
@@ -516,7 +518,7 @@ def test_the_history_takes_the_same_queries_for_few_and_many(
     headers = auth(alice)
     api.get("/api/users/me/", **headers)
 
-    with django_assert_num_queries(4):  # the token, the chat, the messages with their people, read positions
+    with django_assert_num_queries(5):  # the token, the chat, the messages with their people, reactions, read positions
         response = api.get(f"/api/chats/{group.pk}/get_messages/", {"limit": 200}, **headers)
 
     assert len(response.json()) == messages + 5  # with "created", three "added" and "renamed"
@@ -528,7 +530,7 @@ def test_page_100_takes_the_queries_of_page_1(api, alice, chat, django_assert_nu
     headers = auth(alice)
     api.get("/api/users/me/", **headers)
 
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         response = api.get(f"/api/chats/{chat.pk}/get_messages/", {"before": oldest, "limit": 5}, **headers)
 
     assert len(response.json()) == 5
@@ -665,6 +667,7 @@ def test_sending_answers_201_with_the_message(api, alice, bob, chat, as_alice):
         "kind": "text",
         "system_text": None,
         "version": 1,
+        "reactions": [],
     }
     bobs_view = api.get(f"/api/chats/{chat.pk}/", **auth(bob)).json()
     assert (bobs_view["last_message"], bobs_view["unread_count"]) == ("Hello, Bob!", 1)
@@ -1010,7 +1013,7 @@ def test_one_message_takes_three_queries(api, alice, message, django_assert_num_
     headers = auth(alice)
     api.get("/api/users/me/", **headers)
 
-    with django_assert_num_queries(3):  # the token, the message with its people, read positions
+    with django_assert_num_queries(4):  # the token, the message with its people, its reactions, read positions
         api.get(f"/api/messages/{message.pk}/", **headers)
 
 

@@ -234,6 +234,25 @@ def test_every_documented_chat_and_message_answer_is_what_the_endpoints_really_s
     api.patch(f"/api/messages/{message}/", "text=x", **as_text, **auth)
     api.patch(f"/api/messages/{message}/", {"text": "x"}, **as_json)
 
+    # Reactions
+    reactions = f"/api/messages/{message}/reactions/"
+    api.post(reactions, {"emoji": "👍"}, **as_json, **as_bob)
+    api.post(reactions, {"emoji": " 👍 "}, **as_json, **as_bob)
+    api.post(reactions, {"emoji": "ab"}, **as_json, **as_bob)
+    api.post(reactions, {"emoji": "👍"}, **as_json, **as_carol)
+    api.post(reactions, "emoji=x", **as_text, **as_bob)
+    api.post(reactions, {"emoji": "👍"}, **as_json)
+    api.get(f"/api/chats/{direct}/get_messages/", **as_bob)
+    api.delete(reactions, {"emoji": "👍"}, **as_json, **as_bob)
+    api.delete(f"{reactions}?emoji=ab", **as_bob)
+    api.delete(reactions, "emoji", **as_text, **as_bob)
+    api.delete(reactions, {"emoji": "👍"}, **as_json, **as_carol)
+    api.delete(reactions, {"emoji": "👍"}, **as_json)
+    settings.REACTION_RATE_BURST, settings.REACTION_RATE_PER_MINUTE = 1, 1
+    for emoji in ("🎉", "😮"):
+        api.post(reactions, {"emoji": emoji}, **as_json, **auth)
+    api.delete(reactions, {"emoji": "🎉"}, **as_json, **auth)
+
     # Reading
     api.post(f"/api/chats/{direct}/read/", data=b"", **as_json, **as_bob)
     api.post(f"/api/chats/{direct}/read/", {"up_to": message}, **as_json, **as_bob)
@@ -263,6 +282,7 @@ def test_every_documented_chat_and_message_answer_is_what_the_endpoints_really_s
         (api.post, f"/api/chats/{group}/read/"),
         (api.post, "/api/messages/"),
         (api.patch, f"/api/messages/{message}/"),
+        (api.post, f"/api/messages/{message}/reactions/"),
     ]:
         method(path, {"padding": padding}, **as_json, **auth)
 
