@@ -391,6 +391,8 @@ def reactions(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
     chat = get_chat_for_user(request.user, pk)
     message = get_message_for_user(request.user, message_pk, chat=chat)
     if request.method == "GET":
+        if request.htmx and "picker" in request.GET:
+            return render(request, "conversations/_reactions.html#picker", {"message": message})
         context = {"chat": chat, "message": message, "back_url": _in_context(chat, message)}
         return render(request, "conversations/reactions.html", context)
     error, status, retry_after = None, 200, None

@@ -195,6 +195,20 @@ def test_with_htmx_the_answer_is_the_bar_pressed_for_me(client, message, alice, 
     assert f'data-people="{bob.pk}"' in html
 
 
+def test_the_picker_comes_when_opened_and_the_page_has_it_without_javascript(client, message, bob):
+    client.force_login(bob)
+    chat_page = client.get(f"/chats/{message.chat_id}/").content.decode()
+    assert 'class="reaction-choice"' not in chat_page  # each message carries only the picker's link
+    assert f'hx-get="{react_url(message)}?picker"' in chat_page
+
+    picker = client.get(react_url(message) + "?picker", HTTP_HX_REQUEST="true").content.decode()
+    assert picker.count('class="reaction-choice"') == 6 and 'name="custom"' in picker
+    assert f'hx-target="#message-{message.pk}-reactions"' in picker
+
+    page = client.get(react_url(message)).content.decode()  # without JavaScript: the reactions page
+    assert page.count('class="reaction-choice"') == 6 and "hx-post" not in page.split("<main")[1]
+
+
 def test_with_htmx_a_refusal_comes_in_the_bar(client, message, bob):
     client.force_login(bob)
     response = client.post(react_url(message), {"custom": "👍👍"}, HTTP_HX_REQUEST="true")
