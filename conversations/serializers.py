@@ -33,6 +33,7 @@ def message_to_dict(message: Message, positions: ReadPositions) -> dict[str, Any
         "kind": message.kind,
         "system_text": message.system_text() if message.is_system else None,
         "version": message.version,
+        "reply_to": message.reply_to_id,
     }
 
 
