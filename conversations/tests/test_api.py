@@ -345,6 +345,7 @@ def test_the_history_shows_every_contract_field_oldest_first(api, alice, bob, ch
             "kind": "text",
             "system_text": None,
             "version": 1,
+            "reply_to": None,
         },
         {
             "id": second.pk,
@@ -360,6 +361,7 @@ def test_the_history_shows_every_contract_field_oldest_first(api, alice, bob, ch
             "kind": "text",
             "system_text": None,
             "version": 1,
+            "reply_to": None,
         },
     ]
     assert not response.has_header("Link")
@@ -665,6 +667,7 @@ def test_sending_answers_201_with_the_message(api, alice, bob, chat, as_alice):
         "kind": "text",
         "system_text": None,
         "version": 1,
+        "reply_to": None,
     }
     bobs_view = api.get(f"/api/chats/{chat.pk}/", **auth(bob)).json()
     assert (bobs_view["last_message"], bobs_view["unread_count"]) == ("Hello, Bob!", 1)
