@@ -266,6 +266,7 @@ def send_message(
     client_id: uuid.UUID | None = None,
     *,
     rate_limited: bool = False,
+    reply_to: int | None = None,
 ) -> tuple[Message, bool]:
     """Post a message (text, a picture or both); a repeated client_id returns the original instead.
 
@@ -273,10 +274,12 @@ def send_message(
     `rate_limited`: the send counts against the author's send rate (conversations.limits) and
     raises SendingTooFast past it. Every send a person makes (pages, API) passes True; seeding
     and other operator tools that build history do not.
+    `reply_to`: the id of the message this one answers, in the same chat.
     """
     text = clean_text(text)
     if not text and picture is None:
         raise ValidationError(_("Write something or attach a picture."), code="empty")
+    original = None if reply_to is None else replied_message(chat, reply_to)
     # A retried upload must not store its files again only to roll them back.
     if picture is not None and client_id is not None and (existing := _sent_before(author, client_id)):
         return _repeated(existing, chat)
@@ -291,7 +294,7 @@ def send_message(
             raise
     try:
         with transaction.atomic():
-            message = Message(chat=chat, author=author, text=text, client_id=client_id)
+            message = Message(chat=chat, author=author, text=text, client_id=client_id, reply_to=original)
             if picture is not None:
                 full, thumbnail = picture
                 message.image.save(full.name, full, save=False)
@@ -311,6 +314,18 @@ def send_message(
             raise
         return _repeated(existing, chat)
     return message, True
+
+
+def replied_message(chat: Chat, message_id: int) -> Message:
+    """The message a reply answers, with its author for the quote: in this chat, a person's, not deleted."""
+    original = Message.objects.select_related("author").filter(pk=message_id, chat=chat).first()
+    if original is None:
+        raise ValidationError(_("The message you reply to is not in this chat."), code="reply_to")
+    if original.is_system:
+        raise ValidationError(_("You cannot reply to a notice about the group."), code="reply_to")
+    if original.is_deleted:
+        raise ValidationError(_("The message you reply to was deleted."), code="reply_to")
+    return original
 
 
 def _own_message(message: Message, by: User) -> None:

@@ -59,6 +59,7 @@ MAX_ID = 2**63 - 1
 # int_param reads at most 12 digits: a trillion messages is beyond any FlowChat.
 MAX_CURSOR = 999_999_999_999
 ID_DIGITS = re.compile(r"[0-9]{1,19}")
+SEND_FIELDS = ("chat", "text", "client_id", "reply_to")
 # What a client may see but never set on a message.
 MESSAGE_READ_ONLY = (
     "id",
@@ -72,6 +73,7 @@ MESSAGE_READ_ONLY = (
     "kind",
     "version",
     "reactions",
+    "reply_to",
 )
 
 
@@ -458,16 +460,17 @@ def send(request: ApiRequest) -> HttpResponse:
     """Post a message to a chat: text, a picture (multipart) or both; a repeated client_id returns the original."""
     data = request.data
     if is_multipart(request):
-        errors = refuse_unknown(data, ("chat", "text", "client_id"), rejected={"image": "Must be a file."})
+        errors = refuse_unknown(data, SEND_FIELDS, rejected={"image": "Must be a file."})
         errors |= refuse_files(request, ("image",))
     else:
-        errors = refuse_unknown(
-            data, ("chat", "text", "client_id"), rejected={"image": "Upload a picture as multipart/form-data."}
-        )
+        errors = refuse_unknown(data, SEND_FIELDS, rejected={"image": "Upload a picture as multipart/form-data."})
         string_field(data, "text", errors)
         if data.get("client_id") is not None:
             string_field(data, "client_id", errors)
     chat_id = id_field(data, "chat", errors)
+    reply_to = None
+    if data.get("reply_to") not in (None, ""):
+        reply_to = id_field(data, "reply_to", errors)
     raise_if(errors)
     # Before the body is judged, so an outsider's upload is never even decoded.
     chat = get_chat_for_user(request.user, chat_id)
@@ -478,7 +481,7 @@ def send(request: ApiRequest) -> HttpResponse:
         if "__all__" in errors:
             errors["text"] = errors.pop("__all__")
         raise_if(errors)
-    with refusals("text", client_id="client_id"):
+    with refusals("text", client_id="client_id", reply_to="reply_to"):
         try:
             message, created = actions.send_message(
                 chat,
@@ -487,6 +490,7 @@ def send(request: ApiRequest) -> HttpResponse:
                 picture=form.cleaned_data["image"],
                 client_id=form.cleaned_data["client_id"],
                 rate_limited=True,
+                reply_to=reply_to,
             )
         except SendingTooFast as refusal:
             raise ApiError(429, str(refusal), headers={"Retry-After": str(refusal.retry_after)}) from refusal

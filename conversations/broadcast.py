@@ -175,7 +175,11 @@ def message_changed(message_id: int, name: str, version: int | None = None) -> N
     if version is not None and message.version > version:
         return
     receipts = ReadPositions.of(chat.pk)
-    parts: dict[str, Any] = {"open": rendering.changed_message(message, chat, receipts)}
+    opened = rendering.changed_message(message, chat, receipts)
+    if message.replies.exists():
+        # The replies' quotes follow what they quote (one piece for all of them, by data-quote-of).
+        opened = rendering.join(opened, rendering.quotes_of(message))
+    parts: dict[str, Any] = {"open": opened}
     if chat.last_message_id == message.pk:
         parts["preview"] = _previews(chat)
     if not message.is_deleted:

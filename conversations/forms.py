@@ -28,6 +28,8 @@ class MessageForm(forms.Form):
     # Rendered by the server into each fresh composer, so a double submit or a retry
     # of the same form can be recognised and answered with the original message.
     client_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    # The message this one answers (actions.send_message checks it is in the chat).
+    reply_to = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
 
     def clean_image(self):
         upload = self.cleaned_data.get("image")

@@ -23,6 +23,8 @@ from flowchat.images import random_name
 
 MESSAGE_MAX_LENGTH = 10_000
 TITLE_MAX_LENGTH = 100
+# A reply quotes this many characters of the first line of the message it answers.
+QUOTE_LENGTH = 80
 
 
 def chat_photo_path(instance: Chat, filename: str) -> str:
@@ -166,9 +168,10 @@ class Membership(models.Model):
 
 class MessageQuerySet(models.QuerySet["Message"]):
     def with_people(self) -> MessageQuerySet:
-        """With author, subject and reactions (and their people): one query more for any number."""
+        """With author, subject, the message replied to and its author (the quote every reply shows),
+        and reactions with their people: one query more for any number of messages."""
         reactions = models.Prefetch("reactions", queryset=Reaction.objects.select_related("user"))
-        return self.select_related("author", "subject").prefetch_related(reactions)
+        return self.select_related("author", "subject", "reply_to__author").prefetch_related(reactions)
 
     def unread_by(self, reader, after) -> MessageQuerySet:
         """What counts as unread for `reader` past read position `after`: others' messages, not system
@@ -213,6 +216,10 @@ class Message(models.Model):
     created_at = models.DateTimeField(_("sent"), default=timezone.now)
     edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
     deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
+    # The message this one answers (same chat); its quote follows it as it is edited or deleted.
+    reply_to = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replies", editable=False
+    )
     # A retried send carries the same client_id and gets the original message back.
     client_id = models.UUIDField(null=True, blank=True, editable=False)
     # Goes up with every edit and the deletion, in the database (F("version") + 1), so changes
@@ -235,6 +242,10 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author}: {self.text[:40]}"
+
+    def get_absolute_url(self) -> str:
+        """The permalink: the chat's history around this message."""
+        return reverse("message_permalink", args=[self.chat_id, self.pk])
 
     @property
     def is_deleted(self) -> bool:
@@ -276,6 +287,17 @@ class Message(models.Model):
         sentence, names = self._system_sentence()
         isolated = {key: format_html("<bdi>{}</bdi>", value) for key, value in names.items()}
         return mark_safe(escape(sentence) % isolated)  # noqa: S308 - the sentence escaped, the names escaped
+
+    def quote_text(self) -> str:
+        """What a reply's quote shows of this message: the first line of its text, or "Photo"."""
+        if self.is_deleted:
+            return gettext("Deleted message")
+        first_line = self.text.strip().split("\n", 1)[0]
+        if first_line:
+            return first_line if len(first_line) <= QUOTE_LENGTH else first_line[: QUOTE_LENGTH - 1] + "…"
+        if self.image:
+            return gettext("Photo")
+        return ""
 
     def preview(self) -> str:
         """What the chat list shows for this message."""

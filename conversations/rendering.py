@@ -136,6 +136,13 @@ def pressed(html: str, message_id: int, people: list[list[int]], viewer: int) ->
     return html
 
 
+def quotes_of(message: Message) -> Html:
+    """The quote of `message` in every reply to it on the page, as it is now: one piece whatever
+    the number of replies (the tabs swap it into each `[data-quote-of]`)."""
+    body = render("conversations/chat.html#quote_body", {"quoted": message})
+    return oob(f'innerHTML:[data-quote-of="{message.pk}"]', body)
+
+
 def message_menu(message: Message) -> Html:
     """Edit and Delete, added to a pushed message on its author's tabs only."""
     menu = render("conversations/chat.html#message_menu", {"message": message})

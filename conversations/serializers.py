@@ -35,6 +35,7 @@ def message_to_dict(message: Message, positions: ReadPositions, viewer: int | No
         "system_text": message.system_text() if message.is_system else None,
         "version": message.version,
         "reactions": reactions_to_list(message, viewer),
+        "reply_to": message.reply_to_id,
     }
 
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("chats/<int:pk>/", views.chat, name="chat"),
     path("chats/<int:pk>/updates/", views.updates, name="chat_updates"),
     path("chats/<int:pk>/messages/", views.send, name="send_message"),
+    path("chats/<int:pk>/messages/<int:message_pk>/", views.permalink, name="message_permalink"),
     path("chats/<int:pk>/messages/<int:message_pk>/edit/", views.edit, name="edit_message"),
     path("chats/<int:pk>/messages/<int:message_pk>/delete/", views.delete, name="delete_message"),
     path("chats/<int:pk>/messages/<int:message_pk>/reactions/", views.reactions, name="message_reactions"),

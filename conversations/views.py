@@ -83,12 +83,27 @@ def _people(chat: Chat, viewer) -> dict:
     }
 
 
-def _composer(chat: Chat, form: MessageForm | None = None, *, focus: bool = False) -> dict:
+def _composer(
+    chat: Chat, form: MessageForm | None = None, *, focus: bool = False, reply_to: Message | None = None
+) -> dict:
     form = form or MessageForm()
     # A fresh id for each new message; a form sent back with errors keeps its id, so that
     # sending it again after a fix still counts as the same message.
     client_id = (form.is_bound and form["client_id"].value()) or uuid.uuid4()
-    return {"chat": chat, "form": form, "client_id": client_id, "focus": focus}
+    if reply_to is None and form.is_bound and not form.has_error(None, "reply_to"):
+        # A refused send keeps what it answered, while that is still a message one may answer.
+        reply_to = _replied(chat, form.cleaned_data.get("reply_to") if hasattr(form, "cleaned_data") else None)
+    return {"chat": chat, "form": form, "client_id": client_id, "focus": focus, "reply_to": reply_to}
+
+
+def _replied(chat: Chat, message_id: int | None) -> Message | None:
+    """The message a composer answers, or None for one it may not (another chat's, a notice, deleted)."""
+    if message_id is None:
+        return None
+    try:
+        return actions.replied_message(chat, message_id)
+    except ValidationError:
+        return None
 
 
 # The app shell -------------------------------------------------------------------------
@@ -124,9 +139,28 @@ def chat(request: HttpRequest, pk: int) -> HttpResponse:
     chat = get_chat_for_user(request.user, pk)
     before = _message_id(request.GET.get("before"))
     after = _message_id(request.GET.get("after"))
+    around = _message_id(request.GET.get("around"))
+    reply_to = _replied(chat, _message_id(request.GET.get("reply_to")))
+    if request.htmx and "reply_to" in request.GET:
+        # Reply (or Cancel) with JavaScript: only the composer's reply slot changes, what is typed stays.
+        return render(request, "conversations/chat.html#composer_reply", {"chat": chat, "reply_to": reply_to})
     if before is not None and request.htmx:
         return _older_messages(request, chat, before)
-    return _chat_page(request, chat, before=before, after=None if before is not None else after)
+    if before is not None:
+        after = around = None
+    elif around is not None:
+        after = None
+    return _chat_page(request, chat, before=before, after=after, around=around, reply_to=reply_to)
+
+
+@login_required
+@require_GET
+def permalink(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
+    """A message's own address: the chat's history around it, scrolled to it (deleted ones keep their place)."""
+    chat = get_chat_for_user(request.user, pk)
+    if not chat.messages.filter(pk=message_pk).exists():
+        raise Http404("No such message.")
+    return redirect(f"{chat.get_absolute_url()}?around={message_pk}#message-{message_pk}")
 
 
 def _chat_page(
@@ -136,6 +170,8 @@ def _chat_page(
     form: MessageForm | None = None,
     before: int | None = None,
     after: int | None = None,
+    around: int | None = None,
+    reply_to: Message | None = None,
     status: int = 200,
 ) -> HttpResponse:
     user = request.user
@@ -147,6 +183,13 @@ def _chat_page(
         newest_first = list(history.filter(id__lt=before).order_by("-id")[: PAGE_SIZE + 1])
         has_older, has_newer = len(newest_first) > PAGE_SIZE, True
         window = newest_first[:PAGE_SIZE][::-1]
+    elif around is not None:
+        # A permalink: half a page before the message, the message and what follows it.
+        half = PAGE_SIZE // 2
+        older = list(history.filter(id__lt=around).order_by("-id")[: half + 1])
+        newer = list(history.filter(id__gte=around).order_by("id")[: half + 1])
+        has_older, has_newer = len(older) > half, len(newer) > half
+        window = older[:half][::-1] + newer[:half]
     elif after is not None:
         oldest_first = list(history.filter(id__gt=after).order_by("id")[: PAGE_SIZE + 1])
         if not oldest_first:
@@ -182,7 +225,7 @@ def _chat_page(
         "synced_at": _sync_stamp(),
         "read_up_to": read_up_to,
         **_people(chat, user),
-        **_composer(chat, form),
+        **_composer(chat, form, reply_to=reply_to),
     }
     return render(request, "conversations/chat.html", context, status=status)
 
@@ -276,6 +319,7 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
                 picture=form.cleaned_data["image"],
                 client_id=form.cleaned_data["client_id"],
                 rate_limited=True,
+                reply_to=form.cleaned_data["reply_to"],
             )
         except ValidationError as error:
             form.add_error(None, error)

@@ -550,6 +550,7 @@ SCHEMAS |= {
             "system_text",
             "version",
             "reactions",
+            "reply_to",
         ],
         "additionalProperties": False,
         "properties": {
@@ -576,6 +577,12 @@ SCHEMAS |= {
                 "type": "boolean",
                 "description": "Every member but the author has read up to this message; false when nobody "
                 "else is in the chat.",
+            },
+            "reply_to": {
+                "type": ["integer", "null"],
+                "description": "The id of the message (in the same chat) this one replies to; null when it is "
+                "not a reply, or the message it answered is gone. A deleted one keeps its id: its "
+                "`deleted_at` says the quote is “Deleted message”.",
             },
             "kind": {
                 "enum": MESSAGE_KINDS,
@@ -743,6 +750,10 @@ SCHEMAS |= {
                 "description": "Not empty (leading and trailing blanks are dropped).",
             },
             "client_id": CLIENT_ID,
+            "reply_to": {
+                **nullable(ID_VALUE),
+                "description": "Reply to this message: a message of the same chat, not a system line, not deleted.",
+            },
         },
     },
     "NewMessageUpload": {
@@ -754,6 +765,7 @@ SCHEMAS |= {
             "chat": {**ID_STRING, "description": "A chat you are a member of."},
             "text": {"type": "string", "maxLength": MESSAGE_MAX_LENGTH},
             "client_id": {**CLIENT_ID, "type": "string"},
+            "reply_to": {**ID_STRING, "description": "Reply to this message of the same chat."},
             "image": {
                 **UPLOAD,
                 "description": "A JPEG, PNG, GIF or WebP picture within the upload limits; it is re-encoded "

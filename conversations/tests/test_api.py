@@ -346,6 +346,7 @@ def test_the_history_shows_every_contract_field_oldest_first(api, alice, bob, ch
             "system_text": None,
             "version": 1,
             "reactions": [],
+            "reply_to": None,
         },
         {
             "id": second.pk,
@@ -362,6 +363,7 @@ def test_the_history_shows_every_contract_field_oldest_first(api, alice, bob, ch
             "system_text": None,
             "version": 1,
             "reactions": [],
+            "reply_to": None,
         },
     ]
     assert not response.has_header("Link")
@@ -668,6 +670,7 @@ def test_sending_answers_201_with_the_message(api, alice, bob, chat, as_alice):
         "system_text": None,
         "version": 1,
         "reactions": [],
+        "reply_to": None,
     }
     bobs_view = api.get(f"/api/chats/{chat.pk}/", **auth(bob)).json()
     assert (bobs_view["last_message"], bobs_view["unread_count"]) == ("Hello, Bob!", 1)

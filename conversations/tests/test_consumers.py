@@ -777,3 +777,25 @@ async def test_joining_an_open_group_brings_it_to_the_joiners_tabs_and_tells_the
     assert "Welcome, Carol" in await pushed(carol_tab)  # her socket listens to the group at once
     await alice_tab.disconnect()
     await carol_tab.disconnect()
+
+
+async def test_a_pushed_reply_carries_its_quote_to_tabs_and_reply_to_to_scripts(alice, bob, chat):
+    question, _ = await act(actions.send_message)(chat, bob, "Rope at 9?")
+    alice_tab, alices_script = await open_tab(alice, chat), await script(alice)
+    assert (await alices_script.connect())[0]
+    await pushed(alice_tab), await events(alices_script)
+
+    answer, _ = await act(actions.send_message)(chat, bob, "Or at 10?", reply_to=question.pk)
+
+    frame = await pushed(alice_tab)
+    assert (
+        f'<a class="reply-quote" href="/chats/{chat.pk}/messages/{question.pk}/" data-quote-of="{question.pk}">'
+        in frame
+    )
+    assert "Rope at 9?" in frame
+    # A short reply stays a small frame for every member's tab.
+    assert len(frame.encode()) <= 1800  # reply link, quote, permalink and reactions bar (docs/performance-notes.md)
+    (event,) = [e for e in await events(alices_script) if e["event"] == "message.created"]
+    assert (event["data"]["id"], event["data"]["reply_to"]) == (answer.pk, question.pk)
+    await alice_tab.disconnect()
+    await alices_script.disconnect()

@@ -116,7 +116,7 @@ def test_the_search_page_works_without_javascript_and_links_to_the_message(clien
     client.force_login(alice)
     page = client.get(reverse("search"), {"q": "rope"}).content.decode()
     assert "<mark>rope</mark>" in page
-    assert f"/chats/{group.pk}/?after={message.pk - 1}#message-{message.pk}" in page
+    assert f"/chats/{group.pk}/messages/{message.pk}/" in page
     assert "1 message matches" in page
 
     scoped = client.get(reverse("search"), {"q": "rope", "chat": chat.pk}).content.decode()

@@ -629,3 +629,27 @@ document.addEventListener("click", (event) => {
   }
   if (message && !event.target.closest("a, button, summary, details")) message.classList.add("is-active");
 });
+
+// Reply: the composer's reply slot is filled in place (the text being typed stays); a
+// quote whose message is on the page scrolls to it instead of loading the history around it.
+document.addEventListener("click", (event) => {
+  if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  const reply = event.target.closest("a[data-reply]");
+  if (reply && window.htmx && document.getElementById("composer-reply")) {
+    event.preventDefault();
+    htmx.ajax("GET", reply.href.split("#")[0], { target: "#composer-reply", swap: "outerHTML" }).then(() => {
+      const text = document.getElementById("composer-text");
+      if (text) text.focus();
+    });
+    return;
+  }
+  const quote = event.target.closest("a[data-quote-of]");
+  if (!quote) return;
+  const original = document.getElementById(`message-${quote.dataset.quoteOf}`);
+  if (!original) return;
+  event.preventDefault();
+  document.querySelectorAll(".message.is-highlighted").forEach((element) => element.classList.remove("is-highlighted"));
+  original.classList.add("is-highlighted");
+  original.scrollIntoView({ block: "center", behavior: "smooth" });
+  history.replaceState(history.state, "", `#message-${quote.dataset.quoteOf}`);
+});
