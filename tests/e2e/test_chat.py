@@ -96,7 +96,7 @@ def message_action(article, name: str):
     """Open a message's "..." menu and return its Edit or Delete link (on a phone, tap the message first)."""
     # A tap on the message (not on one of its links: Reply, the time) shows the menu on a touch screen.
     article.locator(".bubble").click(position={"x": 3, "y": 3})
-    article.locator("summary").click()
+    article.locator(".message-menu > summary").click()
     return article.get_by_role("link", name=name)
 
 
@@ -260,7 +260,7 @@ def test_a_message_can_be_edited_with_the_keyboard_alone(desktop, alice, bob):
     desktop.goto(f"/chats/{chat.pk}/")
     article = page.locator(f"#message-{message.pk}")
 
-    article.locator("summary").focus()
+    article.locator(".message-menu > summary").focus()
     page.keyboard.press("Enter")
     expect(article.locator(".menu-list")).to_be_visible()
     page.keyboard.press("Tab")
@@ -271,7 +271,7 @@ def test_a_message_can_be_edited_with_the_keyboard_alone(desktop, alice, bob):
     page.keyboard.press("Escape")  # changed my mind
     expect(article.locator(".message-text")).to_have_text("Typo hre")
 
-    article.locator("summary").focus()
+    article.locator(".message-menu > summary").focus()
     page.keyboard.press("Enter")
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")

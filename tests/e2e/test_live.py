@@ -81,7 +81,7 @@ def send(tab: Tab, text: str) -> float:
 
 def edit(tab: Tab, message: Locator, text: str) -> None:
     """Edit a message in place, from its menu, and save with Enter."""
-    message.locator("summary").click()
+    message.locator(".message-menu > summary").click()
     message.get_by_role("link", name="Edit").click()
     tab.page.locator(".edit-form textarea").fill(text)
     tab.page.locator(".edit-form textarea").press("Enter")
