@@ -1,0 +1,63 @@
+"""Which push endpoints the server will send to: https on a public host, nothing else.
+
+A subscription's endpoint is a URL the browser (or a script) hands us and the server later
+POSTs to, so a crafted one must not make it reach its own network (loopback, private,
+link-local, cloud metadata). The name is resolved and every address it resolves to checked.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+MAX_LENGTH = 2000
+
+
+def _origin(scheme: str, host: str, port: int | None) -> str:
+    default = {"https": 443, "http": 80}.get(scheme)
+    return f"{scheme}://{host}:{port or default}"
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def endpoint_problem(endpoint: str) -> str | None:
+    """Why this endpoint is refused, or None when the server may send to it."""
+    if not isinstance(endpoint, str) or not endpoint or len(endpoint) > MAX_LENGTH:
+        return f"Must be a URL of at most {MAX_LENGTH} characters."
+    try:
+        parts = urlsplit(endpoint)
+        port = parts.port
+    except ValueError:
+        return "Must be a URL."
+    host = parts.hostname or ""
+    if not host or parts.username or parts.password:
+        return "Must be a URL."
+    if _origin(parts.scheme, host, port) in {
+        _origin(*_split(origin)) for origin in settings.WEBPUSH_TEST_ORIGINS if _split(origin)
+    }:
+        return None
+    if parts.scheme != "https":
+        return "A push endpoint must be an https URL."
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)}
+    except (OSError, UnicodeError):
+        return "The push service's host could not be found."
+    if not addresses or not all(_is_public(address.split("%")[0]) for address in addresses):
+        return "A push endpoint must be on a public host."
+    return None
+
+
+def _split(origin: str) -> tuple[str, str, int | None] | None:
+    try:
+        parts = urlsplit(origin)
+        return (parts.scheme, parts.hostname or "", parts.port) if parts.hostname else None
+    except ValueError:
+        return None
