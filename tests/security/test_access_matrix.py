@@ -177,6 +177,13 @@ PROBES = [
     Probe("POST", CHAT + "/messages/{message}/delete/", htmx=HTMX),
     Probe("POST", CHAT + "/read/"),
     Probe("POST", CHAT + "/read/", {"up_to": "{message}"}, htmx=HTMX),
+    # A message's link, its reactions and the picker.
+    Probe("GET", CHAT + "/messages/{their_message}/"),
+    Probe("GET", CHAT + "/messages/{their_message}/reactions/"),
+    Probe("GET", CHAT + "/messages/{their_message}/reactions/?picker", htmx=HTMX),
+    Probe("POST", CHAT + "/messages/{their_message}/reactions/", {"emoji": "👍"}),
+    Probe("POST", CHAT + "/messages/{their_message}/reactions/", {"custom": "👍"}, htmx=HTMX),
+    Probe("GET", CHAT + "/?reply_to={their_message}", htmx=HTMX),
     # Files.
     Probe("GET", CHAT + "/initials.svg"),
     Probe("GET", "/media/pictures/{picture}"),
@@ -218,6 +225,8 @@ PROBES = [
     Probe("PATCH", "/api/messages/{their_message}/", {"text": "changed"}, api=True),
     Probe("DELETE", "/api/messages/{their_message}/", api=True),
     Probe("DELETE", "/api/messages/{message}/", api=True),
+    Probe("POST", "/api/messages/{their_message}/reactions/", {"emoji": "👍"}, api=True),
+    Probe("DELETE", "/api/messages/{their_message}/reactions/", {"emoji": "👍"}, api=True),
 ]
 # Pages and endpoints that list one's chats: a chat one is not in is simply not there.
 LISTS = [

@@ -53,6 +53,9 @@ REFUSED_FOR_WHAT_IT_NAMES = {
     "POST /api/chats/": {"members"},
     "POST /api/chats/get_or_create/": {"user_id"},
     "POST /api/chats/{pk}/members/": {"user_id"},
+    # Not one emoji (a schema cannot say what a single grapheme is: conversations/emoji.py).
+    "POST /api/messages/{pk}/reactions/": {"emoji"},
+    "DELETE /api/messages/{pk}/reactions/": {"emoji"},
 }
 
 
