@@ -39,13 +39,17 @@ class SendingTooFast(Exception):
 
 def count_send(author: User) -> None:
     """Count one send by `author`, or raise SendingTooFast (counting nothing) when over the rate."""
-    burst, per_minute = settings.SEND_RATE_BURST, settings.SEND_RATE_PER_MINUTE
+    _count(f"send-rate:{author.pk}", settings.SEND_RATE_BURST, settings.SEND_RATE_PER_MINUTE, SendingTooFast)
+
+
+def _count(key: str, burst: int, per_minute: int, too_fast: type[SendingTooFast]) -> None:
+    """Take a token from the bucket `key`, or raise `too_fast` (counting nothing); a rate of 0 is no limit."""
     if burst <= 0 or per_minute <= 0:
         return
     # The cache itself, not django.core.cache.cache (a proxy, which take_token could not tell for Redis).
-    wait = take_token(caches["default"], f"send-rate:{author.pk}", burst=burst, interval=60 / per_minute, now=clock())
+    wait = take_token(caches["default"], key, burst=burst, interval=60 / per_minute, now=clock())
     if wait > 0:
-        raise SendingTooFast(max(1, math.ceil(wait)))
+        raise too_fast(max(1, math.ceil(wait)))
 
 
 # Reactions: a burst of taps (trying a few, changing one's mind), then one a second on average.
@@ -71,10 +75,4 @@ def count_reaction(person: User) -> None:
     """Count one reaction added or removed by `person`, or raise ReactingTooFast (counting nothing)."""
     burst = getattr(settings, "REACTION_RATE_BURST", REACTION_RATE_BURST)
     per_minute = getattr(settings, "REACTION_RATE_PER_MINUTE", REACTION_RATE_PER_MINUTE)
-    if burst <= 0 or per_minute <= 0:
-        return
-    wait = take_token(
-        caches["default"], f"reaction-rate:{person.pk}", burst=burst, interval=60 / per_minute, now=clock()
-    )
-    if wait > 0:
-        raise ReactingTooFast(max(1, math.ceil(wait)))
+    _count(f"reaction-rate:{person.pk}", burst, per_minute, ReactingTooFast)
