@@ -24,6 +24,7 @@ from accounts.models import ApiToken, Connection, User
 
 from . import broadcast, limits
 from .emoji import is_single_emoji
+from .formatting import to_html
 from .models import MESSAGE_MAX_LENGTH, TITLE_MAX_LENGTH, Chat, Membership, Message, Reaction, direct_key_for
 
 
@@ -294,7 +295,9 @@ def send_message(
             raise
     try:
         with transaction.atomic():
-            message = Message(chat=chat, author=author, text=text, client_id=client_id, reply_to=original)
+            message = Message(
+                chat=chat, author=author, text=text, html=to_html(text), client_id=client_id, reply_to=original
+            )
             if picture is not None:
                 full, thumbnail = picture
                 message.image.save(full.name, full, save=False)
@@ -350,13 +353,14 @@ def edit_message(message: Message, by: User, text: str) -> Message:
         changed = (
             Message.objects.filter(pk=message.pk, deleted_at__isnull=True)
             .exclude(text=text)
-            .update(text=text, edited_at=edited_at, version=F("version") + 1)
+            .update(text=text, html=to_html(text), edited_at=edited_at, version=F("version") + 1)
         )
         # Read back under this transaction's write: the version this edit made, exactly.
-        current = Message.objects.values("text", "edited_at", "deleted_at", "version").get(pk=message.pk)
+        current = Message.objects.values("text", "html", "edited_at", "deleted_at", "version").get(pk=message.pk)
         if current["deleted_at"] is not None:
             raise ValidationError(_("This message was deleted."), code="deleted")
-        message.text, message.edited_at, message.version = current["text"], current["edited_at"], current["version"]
+        message.text, message.html = current["text"], current["html"]
+        message.edited_at, message.version = current["edited_at"], current["version"]
         if changed:
             _later(broadcast.message_changed, message.pk, "message.edited", message.version)
     return message
@@ -373,6 +377,7 @@ def delete_message(message: Message, by: User) -> Message:
         # a second delete (another tab, a retry) changes nothing.
         deleted = Message.objects.filter(pk=message.pk, deleted_at__isnull=True).update(
             text="",
+            html="",
             image="",
             thumbnail="",
             image_width=None,
@@ -381,7 +386,7 @@ def delete_message(message: Message, by: User) -> Message:
             version=F("version") + 1,
         )
         current = Message.objects.values("deleted_at", "version").get(pk=message.pk)
-        message.text = ""
+        message.text = message.html = ""
         message.image = message.thumbnail = ""
         message.image_width = message.image_height = None
         message.deleted_at, message.version = current["deleted_at"], current["version"]

@@ -21,6 +21,8 @@ from django.utils.translation import gettext_lazy as _
 
 from flowchat.images import random_name
 
+from .formatting import is_emoji_only
+
 MESSAGE_MAX_LENGTH = 10_000
 TITLE_MAX_LENGTH = 100
 # A reply quotes this many characters of the first line of the message it answers.
@@ -202,6 +204,9 @@ class Message(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     text = models.TextField(_("text"), max_length=MESSAGE_MAX_LENGTH, blank=True)
+    # The text rendered (conversations.formatting) when it is saved or edited, safe as it is; the
+    # text stays the source of truth. Empty for system lines (system_html) and deleted messages.
+    html = models.TextField(blank=True, editable=False)
     image = models.ImageField(
         _("picture"),
         upload_to=message_image_path,
@@ -254,6 +259,11 @@ class Message(models.Model):
     @property
     def is_system(self) -> bool:
         return self.kind != self.Kind.TEXT
+
+    @property
+    def is_emoji_only(self) -> bool:
+        """A message of a few emoji and nothing else, which shows large."""
+        return bool(self.text) and not self.is_deleted and is_emoji_only(self.text)
 
     def _system_sentence(self) -> tuple[str, dict[str, str]]:
         """The sentence of a system line in the reader's language, and the names that go in it."""

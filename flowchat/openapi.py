@@ -540,6 +540,7 @@ SCHEMAS |= {
             "author",
             "chat",
             "text",
+            "html",
             "image",
             "thumbnail",
             "created_at",
@@ -564,6 +565,14 @@ SCHEMAS |= {
                 "type": "string",
                 "description": "Empty for a deleted message and for a picture sent without text. For a "
                 "`renamed` system line, the new title; for other system lines, empty.",
+            },
+            "html": {
+                "type": "string",
+                "description": "The text as the pages show it, rendered by the server when it was sent or "
+                "edited: a safe subset of Markdown (*italic*, **bold**, ~~strike~~, `code`, fenced code "
+                "blocks, > quotes, lists, links with rel=\"nofollow noopener noreferrer\" and "
+                "target=\"_blank\"), sanitized to those elements only. Empty where `text` is, and for "
+                "system lines (see `system_text`). `text` stays the source: edit that.",
             },
             "image": PICTURE_URL,
             "thumbnail": {**PICTURE_URL, "description": "The picture at most 480 px on its long side."},

@@ -91,7 +91,9 @@ def ids(html: str, prefix: str = "message-") -> list[int]:
 
 
 def texts(html: str) -> list[str]:
-    return re.findall(r'<p class="message-text[^"]*"(?: dir="auto")?>(.*?)</p>', html, flags=re.S)
+    """Each message's text as shown (its formatting's elements left out)."""
+    found = re.findall(r'<(p|div) class="message-text[^"]*"(?: dir="auto")?>(.*?)</\1>', html, flags=re.S)
+    return [re.sub(r"<[^>]+>", "", inner) for _tag, inner in found]
 
 
 class Elements(HTMLParser):
@@ -387,7 +389,7 @@ def test_a_link_in_a_message_opens_in_a_new_tab_and_the_text_around_it_stays_esc
 
     assert (
         '&lt;b&gt;see&lt;/b&gt; <a href="https://example.com/a?b=1&amp;c=2" target="_blank" '
-        'rel="noopener noreferrer nofollow">https://example.com/a?b=1&amp;c=2</a>'
+        'rel="nofollow noopener noreferrer">https://example.com/a?b=1&amp;c=2</a>'
     ) in html
 
 
