@@ -570,8 +570,8 @@ SCHEMAS |= {
                 "type": "string",
                 "description": "The text as the pages show it, rendered by the server when it was sent or "
                 "edited: a safe subset of Markdown (*italic*, **bold**, ~~strike~~, `code`, fenced code "
-                "blocks, > quotes, lists, links with rel=\"nofollow noopener noreferrer\" and "
-                "target=\"_blank\"), sanitized to those elements only. Empty where `text` is, and for "
+                'blocks, > quotes, lists, links with rel="nofollow noopener noreferrer" and '
+                'target="_blank"), sanitized to those elements only. Empty where `text` is, and for '
                 "system lines (see `system_text`). `text` stays the source: edit that.",
             },
             "image": PICTURE_URL,

@@ -28,7 +28,13 @@ def assert_isolated(html: str, text: str) -> None:
     shown = html.count(text)
     isolated = sum(
         html.count(form)
-        for form in (f"<bdi>{text}</bdi>", f"\u2068{text}\u2069", f'dir="auto">{text}</p>', f'dir="auto"><p>{text}</p>', f'value="{text}"')
+        for form in (
+            f"<bdi>{text}</bdi>",
+            f"\u2068{text}\u2069",
+            f'dir="auto">{text}</p>',
+            f'dir="auto"><p>{text}</p>',
+            f'value="{text}"',
+        )
     )
     assert shown > 0, f"{text!r} is not on the page"
     assert isolated == shown, f"{shown - isolated} of {shown} times {text!r} is not isolated"
