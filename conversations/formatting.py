@@ -24,6 +24,7 @@ import re
 import nh3
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
+from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
 
 from .emoji import emoji_count
@@ -85,6 +86,26 @@ def _inline_within_budget(state: StateCore) -> None:
         parser.inline.parse(token.content, parser, state.env, token.children)
 
 
+def _too_deep(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    """Past the nesting limit, the rest of a block is a paragraph of its text.
+
+    markdown-it itself drops whatever is nested deeper than maxNesting; a message must not lose
+    its words to someone's 1,000 ">"s, so this rule, tried first, takes them before that.
+    """
+    if silent or state.level < MAX_NESTING - 2:
+        return False
+    state.push("paragraph_open", "p", 1).map = [start, end]
+    inline = state.push("inline", "", 0)
+    inline.content, inline.map, inline.children = (
+        state.getLines(start, end, state.blkIndent, False).strip(),
+        [start, end],
+        [],
+    )
+    state.push("paragraph_close", "p", -1)
+    state.line = end
+    return True
+
+
 def _parser() -> MarkdownIt:
     md = MarkdownIt(
         "commonmark",
@@ -94,6 +115,7 @@ def _parser() -> MarkdownIt:
     md.disable(["code", "hr", "reference", "html_block", "heading", "lheading", "image", "html_inline", "entity"])
     md.validateLink = _allowed_link
     md.core.ruler.at("inline", _inline_within_budget)
+    md.block.ruler.before("fence", "too_deep", _too_deep)
     md.linkify.tlds(FUZZY_TLDS, False)
     renderer: RendererHTML = md.renderer  # type: ignore[assignment]
     renderer.rules["softbreak"] = _line_break.__get__(renderer)

@@ -208,6 +208,9 @@ def test_deep_nesting_is_bounded():
 
     for html in (quotes, emphasis, lists):
         assert assert_only_the_subset(html).deepest <= MAX_NESTING + 2
+    # What is nested deeper is text, not lost.
+    assert quotes.count("<blockquote>") < MAX_NESTING and "&gt; &gt; deep</p>" in quotes
+    assert "- x<br>" in lists and lists.count("<ul>") < MAX_NESTING
 
 
 def test_a_text_with_more_markup_than_anyone_writes_keeps_its_blocks_but_not_its_inline_formatting():

@@ -35,9 +35,31 @@ CORPUS: dict[str, str] = {
     "combining": "Z\u0351\u0359\u0345a\u0364\u0336l\u0315\u0324g\u0352\u0322o\u0308",
 }
 
+# Markdown that tries to become markup through the formatting of messages (conversations.formatting):
+# a link to a script, an attribute broken out of a link, markup inside code and links, nesting
+# deep enough to be slow. Formatting may make its own elements of these (a <code>, a <strong>),
+# but only those of its allow-list, and never with an id, a style, an htmx or event attribute.
+MARKDOWN_CORPUS: dict[str, str] = {
+    "markdown javascript link": "[x](javascript:alert(1))",
+    # The long ones apart: each is too long for a title, and renaming a group twice in a row to
+    # the plain title instead would change nothing the second time.
+    "emphasis 1000 deep": "***" * 1000 + "x" + "***" * 1000,
+    "markdown data link": "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "markdown link breakout": '[a](" onmouseover="alert(1))',
+    "markdown link title breakout": f'[a](https://{HOSTILE_HOST}/ "t" onclick=alert(1))',
+    "img in a code fence": "```\n<img src=x onerror=alert(1)>\n```",
+    "quotes 1000 deep": "> " * 1000 + "deep",
+    "img in a code span": "`<img src=x onerror=alert(1)>`",
+    "img in a link": f"[<img src=x onerror=alert(1)>](https://{HOSTILE_HOST}/page)",
+    "autolink with quotes": f'<https://{HOSTILE_HOST}/"onmouseover="alert(1)>',
+    "address with quotes": f"https://{HOSTILE_HOST}/'onmouseover='alert(1)'",
+    "markdown image": f"![x](https://{HOSTILE_HOST}/pixel.png)",
+    "form in bold": f"**<form action=https://{HOSTILE_HOST}/p><button>go</button></form>**",
+}
+
 # Only where long text fits: a message (and its edit).
 LONG_WORD = "w" * 10_000
-MESSAGE_CORPUS: dict[str, str] = {**CORPUS, "10,000-character word": LONG_WORD}
+MESSAGE_CORPUS: dict[str, str] = {**CORPUS, "10,000-character word": LONG_WORD, **MARKDOWN_CORPUS}
 
 # Where an item's markup would land if it were not escaped: what a page must never contain.
 MARKUP = (
