@@ -23,6 +23,7 @@ import re
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
@@ -32,7 +33,14 @@ from .emoji import emoji_count
 # What the sanitizer lets through: exactly what the subset renders, and nothing else. The
 # hostile-text tests (tests/security/test_hostile_text.py) allow these inside .message-text.
 ALLOWED_TAGS = frozenset({"p", "br", "em", "strong", "s", "code", "pre", "blockquote", "ul", "ol", "li", "a"})
-ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {"a": frozenset({"href"}), "ol": frozenset({"start"})}
+ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
+    "a": frozenset({"href"}),
+    "ol": frozenset({"start"}),
+    "pre": frozenset({"tabindex"}),
+}
+# A code block that scrolls must be reachable by keyboard to be scrolled: it is focusable, and
+# that is the only value its tabindex may have.
+ONLY_VALUES: dict[str, dict[str, set[str]]] = {"pre": {"tabindex": {"0"}}}
 # nh3 adds these to every link: a link leads away from the chat, into a new tab that gets
 # neither this window (noopener) nor where it came from (noreferrer), and no search-engine
 # credit for spam (nofollow).
@@ -106,6 +114,12 @@ def _too_deep(state: StateBlock, start: int, end: int, silent: bool) -> bool:
     return True
 
 
+def _fence(self, tokens, idx, options, env) -> str:
+    # Focusable, so that a keyboard can scroll a long line (see ONLY_VALUES); the info string
+    # ("```python") names a language nothing here highlights, so it is left out.
+    return f'<pre tabindex="0"><code>{escapeHtml(tokens[idx].content)}</code></pre>\n'
+
+
 def _parser() -> MarkdownIt:
     md = MarkdownIt(
         "commonmark",
@@ -120,6 +134,7 @@ def _parser() -> MarkdownIt:
     renderer: RendererHTML = md.renderer  # type: ignore[assignment]
     renderer.rules["softbreak"] = _line_break.__get__(renderer)
     renderer.rules["hardbreak"] = _line_break.__get__(renderer)
+    renderer.rules["fence"] = _fence.__get__(renderer)
     return md
 
 
@@ -132,7 +147,11 @@ def sanitize(html: str) -> str:
         html,
         tags=set(ALLOWED_TAGS),
         # "*": no attribute on every element (nh3 would allow lang and title otherwise).
-        attributes={"*": set(), **{tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()}},
+        attributes={
+            "*": set(),
+            **{tag: set(names) - set(ONLY_VALUES.get(tag, ())) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        },
+        tag_attribute_values=ONLY_VALUES,
         url_schemes=set(URL_SCHEMES),
         link_rel=LINK_REL,
         set_tag_attribute_values={"a": {"target": LINK_TARGET}},

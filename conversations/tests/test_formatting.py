@@ -85,8 +85,8 @@ def assert_only_the_subset(html: str) -> Elements:
         ("**bold** and __bold__", "<p><strong>bold</strong> and <strong>bold</strong></p>"),
         ("~~strike~~", "<p><s>strike</s></p>"),
         ("`code` here", "<p><code>code</code> here</p>"),
-        ("```\nx = 1 < 2\n```", "<pre><code>x = 1 &lt; 2\n</code></pre>"),
-        ("```python\nx = 1\n```", "<pre><code>x = 1\n</code></pre>"),
+        ("```\nx = 1 < 2\n```", '<pre tabindex="0"><code>x = 1 &lt; 2\n</code></pre>'),
+        ("```python\nx = 1\n```", '<pre tabindex="0"><code>x = 1\n</code></pre>'),
         ("> quoted", "<blockquote>\n<p>quoted</p>\n</blockquote>"),
         ("- one\n- two", "<ul>\n<li>one</li>\n<li>two</li>\n</ul>"),
         ("3. three\n4. four", '<ol start="3">\n<li>three</li>\n<li>four</li>\n</ol>'),
@@ -219,7 +219,7 @@ def test_a_text_with_more_markup_than_anyone_writes_keeps_its_blocks_but_not_its
     html = to_html(text)
 
     assert "<em>" not in html
-    assert "<pre><code>code\n</code></pre>" in html
+    assert '<pre tabindex="0"><code>code\n</code></pre>' in html
     assert f'<blockquote>\n<p>quote <a href="https://example.com" {REL}>' in html
 
 

@@ -11,6 +11,10 @@ Every URL named here points at HOSTILE_HOST, so a browser test can tell that non
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
+from conversations.formatting import to_html
+
 HOSTILE_HOST = "hostile.invalid"
 
 # Names and titles are short (a title at most 100 characters); each of these fits everywhere.
@@ -74,3 +78,20 @@ MARKUP = (
 
 # The ids the pages and their swaps rely on; none may be doubled or replaced by user text.
 PAGE_IDS = ("messages", "chats", "composer", "chat-header", "typing")
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def shown(text: str) -> str:
+    """What a message of `text` shows (its text content once formatted): the Markdown's words."""
+    parser = _Text()
+    parser.feed(to_html(text.strip()))
+    parser.close()
+    return "".join(parser.parts)
