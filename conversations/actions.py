@@ -24,8 +24,8 @@ from accounts.models import ApiToken, Connection, User
 
 from . import broadcast, limits
 from .emoji import is_single_emoji
-from .formatting import to_html
-from .models import MESSAGE_MAX_LENGTH, TITLE_MAX_LENGTH, Chat, Membership, Message, Reaction, direct_key_for
+from .formatting import Members, render
+from .models import MESSAGE_MAX_LENGTH, TITLE_MAX_LENGTH, Chat, Membership, Mention, Message, Reaction, direct_key_for
 
 
 def _later(callback: Callable[..., None], *args, **kwargs) -> None:
@@ -259,6 +259,14 @@ def _repeated(existing: Message, chat: Chat) -> tuple[Message, bool]:
     return existing, False
 
 
+def _members_by_name(chat: Chat, text: str) -> Members | None:
+    """Who may be mentioned in `text`: the chat's members by lowercase username (no query without an "@")."""
+    if "@" not in text:
+        return None
+    people = Membership.objects.filter(chat=chat).values_list("user_id", "user__username")
+    return {username.lower(): (pk, username) for pk, username in people}
+
+
 def send_message(
     chat: Chat,
     author: User,
@@ -295,8 +303,9 @@ def send_message(
             raise
     try:
         with transaction.atomic():
+            rendered = render(text, _members_by_name(chat, text))
             message = Message(
-                chat=chat, author=author, text=text, html=to_html(text), client_id=client_id, reply_to=original
+                chat=chat, author=author, text=text, html=rendered.html, client_id=client_id, reply_to=original
             )
             if picture is not None:
                 full, thumbnail = picture
@@ -309,6 +318,8 @@ def send_message(
             if not Membership.objects.filter(chat=chat, user=author).update(last_read_message_id=message.pk):
                 raise PermissionDenied(_("You are not a member of this chat."))
             Chat.objects.filter(pk=chat.pk).update(last_message=message, last_activity_at=message.created_at)
+            if rendered.mentions:
+                Mention.objects.bulk_create(Mention(message=message, user_id=pk) for pk in rendered.mentions)
             _later(broadcast.message_created, message)
     except IntegrityError:
         # The client_id was used before (a retry, or a concurrent one that won the race).
@@ -350,11 +361,18 @@ def edit_message(message: Message, by: User, text: str) -> Message:
         # committed since `message` was loaded, or one racing this edit (PostgreSQL re-checks
         # the condition once the delete's row lock is released), always wins.
         edited_at = timezone.now()
+        rendered = render(text, _members_by_name(message.chat, text))
         changed = (
             Message.objects.filter(pk=message.pk, deleted_at__isnull=True)
             .exclude(text=text)
-            .update(text=text, html=to_html(text), edited_at=edited_at, version=F("version") + 1)
+            .update(text=text, html=rendered.html, edited_at=edited_at, version=F("version") + 1)
         )
+        if changed:
+            # Whom it mentions now: members named since are added, those no longer named dropped.
+            Mention.objects.filter(message_id=message.pk).exclude(user_id__in=rendered.mentions).delete()
+            Mention.objects.bulk_create(
+                (Mention(message_id=message.pk, user_id=pk) for pk in rendered.mentions), ignore_conflicts=True
+            )
         # Read back under this transaction's write: the version this edit made, exactly.
         current = Message.objects.values("text", "html", "edited_at", "deleted_at", "version").get(pk=message.pk)
         if current["deleted_at"] is not None:

@@ -13,7 +13,7 @@ A chat event carries what every member sees alike; the consumer adds what differ
 state it keeps, so a delivery costs no database work:
 
     {"type": "chat.event", "event": "message.created", "chat": 5, "version": 2,
-     "message": {"id": 42, "author": 7, "counts": true, "deleted": false, "version": 1},
+     "message": {"id": 42, "author": 7, "counts": true, "deleted": false, "mentions": [3], "version": 1},
      "data": {...the API's Message...},
      "html": {"en": {"open": ..., "elsewhere": ..., "list": ..., "preview": {"author": ..., "others": ...},
                      "mine": ...}, "ru": {...}}}
@@ -39,7 +39,7 @@ from accounts.models import User
 from accounts.serializers import iso, user_summary
 
 from . import rendering
-from .models import Chat, Membership, Message, no_reactions_yet
+from .models import Chat, Membership, Mention, Message, no_reactions_yet
 from .outbox import outbox
 from .receipts import ReadPositions
 from .serializers import chat_to_dict, message_to_dict, reaction_people, reactions_to_list
@@ -112,6 +112,13 @@ def _facts(message: Message) -> dict[str, Any]:
         "author": message.author_id,
         "counts": message.kind == Message.Kind.TEXT,
         "deleted": message.is_deleted,
+        # Whom it mentions, for their "@" in the chat list; a deleted message's html is gone, its
+        # mentions stay (Mention) for this.
+        "mentions": (
+            list(Mention.objects.filter(message_id=message.pk).values_list("user_id", flat=True))
+            if message.is_deleted
+            else message.mentioned_ids
+        ),
         # The version of what the event shows: a socket drops an older one that arrives late.
         "version": message.version,
     }
@@ -221,14 +228,21 @@ def read(chat_id: int, reader_id: int, after: int, up_to: int) -> None:
         .exclude(author_id=reader_id)
         .order_by("-id")[:MAX_RECEIPTS]
     )
-    unread = chat.messages.unread_by(reader_id, receipts.positions.get(reader_id, 0)).count()
+    unread_messages = chat.messages.unread_by(reader_id, receipts.positions.get(reader_id, 0))
+    unread = unread_messages.count()
+    mentions = unread_messages.filter(mentions__user=reader_id).count() if unread else 0
     receipt_pieces = [rendering.receipt(message, chat, receipts) for message in newly_read]
     _to_chat(
         chat,
         "read",
         data={"chat": chat_id, "user": reader_id, "message": up_to},
         html=_by_language(open=rendering.join(*receipt_pieces)),
-        reader={"id": reader_id, "position": receipts.positions.get(reader_id, up_to), "unread": unread},
+        reader={
+            "id": reader_id,
+            "position": receipts.positions.get(reader_id, up_to),
+            "unread": unread,
+            "mentions": mentions,
+        },
         # Receipts show on their authors' own messages only: other tabs need no frame.
         authors=sorted({message.author_id for message in newly_read if message.author_id}),
     )
@@ -255,7 +269,7 @@ def chat_created(chat_id: int, user_ids: Iterable[int] | None = None, *, by: int
     members = list(chat.memberships.all())
     wanted = None if user_ids is None else set(user_ids)
     adder = next((m.user for m in members if m.user_id == by), None)
-    chat.unread_count = 0  # each socket puts in its own (conversations.consumers)
+    chat.unread_count = chat.mention_count = 0  # each socket puts in its own (conversations.consumers)
     shared: dict[str, rendering.Html] = {}
     for membership in members:
         if wanted is not None and membership.user_id not in wanted:
@@ -278,7 +292,7 @@ def chat_updated(chat_id: int) -> None:
         return
     members = list(chat.memberships.all())
     author = chat.last_message.author if chat.last_message else None
-    chat.unread_count = 0
+    chat.unread_count = chat.mention_count = 0
     html = _by_language(
         open=rendering.header(chat, [m.user for m in members]),
         row={"author": rendering.chat_row(chat, author), "others": rendering.chat_row(chat, None)},

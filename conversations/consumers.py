@@ -89,6 +89,7 @@ class ChatState:
     newest: int  # the newest message it has counted
     version: int  # the chat's membership version
     muted: bool
+    mentions: int = 0  # of the unread messages, how many mention the person (the list's "@")
 
 
 def load_chats(user: User, chat_id: int | None = None) -> dict[int, ChatState]:
@@ -101,15 +102,27 @@ def load_chats(user: User, chat_id: int | None = None) -> dict[int, ChatState]:
         .annotate(n=Count("id"))
         .values("n")
     )
+    mentions = unread.filter(mentions__user=OuterRef("user"))
     memberships = Membership.objects.filter(user=user)
     if chat_id is not None:
         memberships = memberships.filter(chat_id=chat_id)
-    rows = memberships.annotate(unread=Coalesce(Subquery(unread[:1], output_field=IntegerField()), 0)).values_list(
-        "chat_id", "unread", "last_read_message_id", "chat__last_message_id", "chat__members_version", "muted"
+    rows = memberships.annotate(
+        unread=Coalesce(Subquery(unread[:1], output_field=IntegerField()), 0),
+        mentions=Coalesce(Subquery(mentions[:1], output_field=IntegerField()), 0),
+    ).values_list(
+        "chat_id",
+        "unread",
+        "last_read_message_id",
+        "chat__last_message_id",
+        "chat__members_version",
+        "muted",
+        "mentions",
     )
     return {
-        chat: ChatState(unread=count, read=read or 0, newest=newest or 0, version=version, muted=muted)
-        for chat, count, read, newest, version, muted in rows
+        chat: ChatState(
+            unread=count, read=read or 0, newest=newest or 0, version=version, muted=muted, mentions=mentioned
+        )
+        for chat, count, read, newest, version, muted, mentioned in rows
     }
 
 
@@ -315,25 +328,29 @@ class PersonSocket(AsyncWebsocketConsumer):
         await self.forward(event, state, badge=badge)
 
     def count(self, event: dict[str, Any], state: ChatState) -> bool:
-        """Keep the unread count and read position; True if the count changed."""
-        name, me, before = event["event"], self.user.pk, state.unread
+        """Keep the unread count, the unread mentions and the read position; True if a count changed."""
+        name, me, before = event["event"], self.user.pk, (state.unread, state.mentions)
         if name == "message.created":
             facts = event["message"]
             if facts["id"] > state.newest:
                 state.newest = facts["id"]
                 if facts["author"] == me:
                     # Sending reads the chat up to one's own message (actions.send_message).
-                    state.read, state.unread = facts["id"], 0
+                    state.read, state.unread, state.mentions = facts["id"], 0, 0
                 elif facts["counts"]:
                     state.unread += 1
+                    state.mentions += me in facts.get("mentions", ())
         elif name == "message.deleted":
             facts = event["message"]
             if facts["counts"] and facts["author"] != me and facts["id"] > state.read and state.unread:
                 state.unread -= 1
+                if me in facts.get("mentions", ()) and state.mentions:
+                    state.mentions -= 1
         elif name == "read" and event["reader"]["id"] == me:
             state.read = max(state.read, event["reader"]["position"])
             state.unread = event["reader"]["unread"]
-        return state.unread != before
+            state.mentions = event["reader"].get("mentions", 0)
+        return (state.unread, state.mentions) != before
 
     async def person_event(self, event: dict[str, Any]) -> None:
         chat_id, name = event["chat"], event["event"]
@@ -490,7 +507,7 @@ class BrowserSocket(PersonSocket):
             pieces.append(html["row"]["author" if event.get("last_author") == me else "others"])
             badge = state is not None
         if badge and state is not None:
-            pieces.append(rendering.badge(event["chat"], state.unread, self.language))
+            pieces.append(rendering.badge(event["chat"], state.unread, self.language, state.mentions))
         text = "".join(pieces)
         if here and "reactions" in event:
             reactors = event["reactions"]

@@ -20,13 +20,17 @@ fragments, the socket frames and the API; the text stays the source of truth for
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import nh3
+from django.urls import reverse
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
+from markdown_it.rules_inline import StateInline
 
 from .emoji import emoji_count
 
@@ -34,13 +38,17 @@ from .emoji import emoji_count
 # hostile-text tests (tests/security/test_hostile_text.py) allow these inside .message-text.
 ALLOWED_TAGS = frozenset({"p", "br", "em", "strong", "s", "code", "pre", "blockquote", "ul", "ol", "li", "a"})
 ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
-    "a": frozenset({"href"}),
+    "a": frozenset({"href", "class", "data-user", "target"}),
     "ol": frozenset({"start"}),
     "pre": frozenset({"tabindex"}),
 }
 # A code block that scrolls must be reachable by keyboard to be scrolled: it is focusable, and
 # that is the only value its tabindex may have.
-ONLY_VALUES: dict[str, dict[str, set[str]]] = {"pre": {"tabindex": {"0"}}}
+# A link leaves the chat for a new tab; a mention (class "mention") stays in it, on a profile.
+ONLY_VALUES: dict[str, dict[str, set[str]]] = {
+    "pre": {"tabindex": {"0"}},
+    "a": {"target": {"_blank"}, "class": {"mention"}},
+}
 # nh3 adds these to every link: a link leads away from the chat, into a new tab that gets
 # neither this window (noopener) nor where it came from (noreferrer), and no search-engine
 # credit for spam (nofollow).
@@ -76,9 +84,45 @@ def _line_break(self, tokens, idx, options, env) -> str:
     return "<br>"
 
 
+def _link_open(self, tokens, idx, options, env) -> str:
+    token = tokens[idx]
+    if token.attrGet("class") != "mention":
+        token.attrSet("target", LINK_TARGET)
+    return self.renderToken(tokens, idx, options, env)
+
+
+# @username: a username as Django's validator allows it (letters, digits and @.+-_), not
+# after a letter or digit (alice@example.com is an address), without a final "." or "-".
+_MENTION = re.compile(r"@([\w.+-]*[\w+])")
+_BEFORE_MENTION = re.compile(r"[\w.+-]")
+
+
+def _mention(state: StateInline, silent: bool) -> bool:
+    """@username of a member (state.env["members"]: lowercase username -> (id, username)) as a link."""
+    members = state.env.get("members")
+    if not members or state.src[state.pos] != "@" or state.linkLevel > 0:  # no link inside a link
+        return False
+    if state.pos > 0 and _BEFORE_MENTION.match(state.src[state.pos - 1]):
+        return False
+    found = _MENTION.match(state.src, state.pos)
+    if not found or (member := members.get(found.group(1).lower())) is None:
+        return False
+    if not silent:
+        pk, username = member
+        link = state.push("link_open", "a", 1)
+        link.attrs = {"class": "mention", "href": reverse("accounts:profile", args=[username]), "data-user": str(pk)}
+        state.push("text", "", 0).content = f"@{username}"
+        state.push("link_close", "a", -1)
+        state.env["mentioned"].append(pk)
+    state.pos = found.end()
+    return True
+
+
 def _plain_parser() -> MarkdownIt:
     """What a text over the MAX_MARKERS budget is parsed with: line breaks only (links come after)."""
-    return MarkdownIt("zero", {"html": False, "breaks": True, "maxNesting": MAX_NESTING}).enable(["newline"])
+    md = MarkdownIt("zero", {"html": False, "breaks": True, "maxNesting": MAX_NESTING}).enable(["newline"])
+    md.inline.ruler.push("mention", _mention)
+    return md
 
 
 _plain = _plain_parser()
@@ -130,11 +174,13 @@ def _parser() -> MarkdownIt:
     md.validateLink = _allowed_link
     md.core.ruler.at("inline", _inline_within_budget)
     md.block.ruler.before("fence", "too_deep", _too_deep)
+    md.inline.ruler.before("linkify", "mention", _mention)
     md.linkify.tlds(FUZZY_TLDS, False)
     renderer: RendererHTML = md.renderer  # type: ignore[assignment]
     renderer.rules["softbreak"] = _line_break.__get__(renderer)
     renderer.rules["hardbreak"] = _line_break.__get__(renderer)
     renderer.rules["fence"] = _fence.__get__(renderer)
+    renderer.rules["link_open"] = _link_open.__get__(renderer)
     return md
 
 
@@ -154,16 +200,37 @@ def sanitize(html: str) -> str:
         tag_attribute_values=ONLY_VALUES,
         url_schemes=set(URL_SCHEMES),
         link_rel=LINK_REL,
-        set_tag_attribute_values={"a": {"target": LINK_TARGET}},
         strip_comments=True,
     )
 
 
-def to_html(text: str) -> str:
-    """The HTML of a message's text (empty for no text), safe to put in a page as it is."""
+Members = Mapping[str, tuple[int, str]]  # lowercase username -> (id, username)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    html: str
+    mentions: list[int]  # the members mentioned, each once, in order
+
+
+def render(text: str, members: Members | None = None) -> Rendered:
+    """A message's text as HTML (safe to put in a page as it is), and whom it mentions of `members`.
+
+    `@username` of one of `members` becomes a link to their profile,
+    `<a class="mention" href="/people/<username>/" data-user="<id>">@username</a>`: the same
+    for everyone (the mentioned person's own highlight is conversations/viewer.css). Not in
+    code, and not for anyone who is not a member.
+    """
     if not text:
-        return ""
-    return sanitize(_markdown.render(text)).strip()
+        return Rendered("", [])
+    env: dict = {"members": members or {}, "mentioned": []}
+    html = sanitize(_markdown.render(text, env)).strip()
+    return Rendered(html, list(dict.fromkeys(env["mentioned"])))
+
+
+def to_html(text: str, members: Members | None = None) -> str:
+    """The HTML of a message's text (empty for no text), safe to put in a page as it is."""
+    return render(text, members).html
 
 
 def is_emoji_only(text: str) -> bool:

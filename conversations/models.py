@@ -6,6 +6,7 @@ read-side querysets (the access rule is `Chat.objects.for_user`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from .formatting import is_emoji_only
 
 MESSAGE_MAX_LENGTH = 10_000
 TITLE_MAX_LENGTH = 100
+_MENTIONED = re.compile(r'<a class="mention" [^>]*data-user="(\d+)"')
 # A reply quotes this many characters of the first line of the message it answers.
 QUOTE_LENGTH = 80
 
@@ -67,10 +69,19 @@ class ChatQuerySet(models.QuerySet["Chat"]):
             .annotate(n=Count("id"))
             .values("n")
         )
+        mentions = (
+            Message.objects.filter(chat=OuterRef("pk"), mentions__user=user)
+            .unread_by(user, OuterRef("read_position"))
+            .order_by()
+            .values("chat")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
         return (
             self.for_user(user)
             .annotate(read_position=Coalesce(Subquery(my_read_position[:1]), 0))
             .annotate(unread_count=Coalesce(Subquery(unread[:1]), 0))
+            .annotate(mention_count=Coalesce(Subquery(mentions[:1]), 0))
             .select_related("last_message", "last_message__author", "last_message__subject")
             .prefetch_related(
                 models.Prefetch(
@@ -261,6 +272,12 @@ class Message(models.Model):
         return self.kind != self.Kind.TEXT
 
     @property
+    def mentioned_ids(self) -> list[int]:
+        """Whom the text mentions, each once: read from the stored html (no query), whose mention
+        links carry data-user and which nothing else can (conversations.formatting)."""
+        return list(dict.fromkeys(int(pk) for pk in _MENTIONED.findall(self.html)))
+
+    @property
     def is_emoji_only(self) -> bool:
         """A message of a few emoji and nothing else, which shows large."""
         return bool(self.text) and not self.is_deleted and is_emoji_only(self.text)
@@ -320,6 +337,26 @@ class Message(models.Model):
         if self.image:
             return gettext("Photo")
         return ""
+
+
+class Mention(models.Model):
+    """A member named as @username in a message (conversations.formatting finds them, actions write them).
+
+    Kept when the message is deleted (the unread counts leave deleted messages out anyway), so
+    that a socket told of the deletion knows whose mention went with it.
+    """
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="mentions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentions")
+
+    class Meta:
+        verbose_name = _("mention")
+        verbose_name_plural = _("mentions")
+        # Leading with the person: "my unread mentions in this chat" is what the chat list asks.
+        constraints = [models.UniqueConstraint(fields=["user", "message"], name="mention_unique")]
+
+    def __str__(self) -> str:
+        return f"@{self.user} in {self.message_id}"
 
 
 REACTION_MAX_LENGTH = 64  # characters: longer than any single emoji (conversations.emoji)

@@ -168,7 +168,7 @@ def typing_ended(target: str) -> Html:
 
 def chat_row(chat: Chat, viewer: User, *, swap: str = "true") -> Html:
     """The whole row, as `viewer` sees it (a direct chat's names the other person); the badge comes apart."""
-    chat.unread_count = 0
+    chat.unread_count = chat.mention_count = 0
     return render("conversations/shell.html#chat_row", {"row": chat, "user": viewer, "oob": swap})
 
 
@@ -197,10 +197,13 @@ def gone_row(chat_id: int) -> Html:
 
 
 @functools.lru_cache(maxsize=4096)
-def badge(chat_id: int, count: int, language: str) -> str:
-    """A chat's unread count in one person's list, in their language (the consumers keep the count)."""
+def badge(chat_id: int, count: int, language: str, mentions: int = 0) -> str:
+    """A chat's unread count (and "@" for mentions) in one person's list, in their language (the
+    consumers keep the counts)."""
     with translation.override(language):
-        return format_html('<div hx-swap-oob="innerHTML:#chat-{}-unread">{}</div>', chat_id, unread_badge(count))
+        return format_html(
+            '<div hx-swap-oob="innerHTML:#chat-{}-unread">{}</div>', chat_id, unread_badge(count, mentions)
+        )
 
 
 def header(chat: Chat, members: list[User]) -> Html:

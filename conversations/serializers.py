@@ -18,7 +18,7 @@ from .receipts import ReadPositions
 
 
 def message_to_dict(message: Message, positions: ReadPositions, viewer: int | None = None) -> dict[str, Any]:
-    """The contract's Message, plus html, kind, system_text, thumbnail, deleted_at, version and reactions
+    """The contract's Message, plus html, mentions, kind, system_text, thumbnail, deleted_at, version and reactions
     (needs author, subject and reactions: `Message.objects.with_people()`); `mine` is for `viewer`."""
     return {
         "id": message.pk,
@@ -26,6 +26,7 @@ def message_to_dict(message: Message, positions: ReadPositions, viewer: int | No
         "chat": message.chat_id,
         "text": message.text,
         "html": message.html,
+        "mentions": message.mentioned_ids,
         "image": message.image.url if message.image else None,
         "thumbnail": message.thumbnail.url if message.thumbnail else None,
         "created_at": iso(message.created_at),

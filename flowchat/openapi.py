@@ -541,6 +541,7 @@ SCHEMAS |= {
             "chat",
             "text",
             "html",
+            "mentions",
             "image",
             "thumbnail",
             "created_at",
@@ -573,6 +574,13 @@ SCHEMAS |= {
                 'blocks, > quotes, lists, links with rel="nofollow noopener noreferrer" and '
                 'target="_blank"), sanitized to those elements only. Empty where `text` is, and for '
                 "system lines (see `system_text`). `text` stays the source: edit that.",
+            },
+            "mentions": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "description": "The ids of the members the text mentions as @username (each once, in "
+                'order; in `html` each is a link with class "mention" and data-user). Only people '
+                "who were members when it was sent or edited; never inside code. Empty for a deleted message.",
             },
             "image": PICTURE_URL,
             "thumbnail": {**PICTURE_URL, "description": "The picture at most 480 px on its long side."},

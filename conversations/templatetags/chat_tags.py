@@ -93,13 +93,22 @@ def list_time(moment: datetime | None) -> str:
 
 
 @register.simple_tag
-def unread_badge(count: int) -> str:
-    """A chat's unread count in the list; also what the socket pushes when it changes (it differs per person)."""
+def unread_badge(count: int, mentions: int = 0) -> str:
+    """A chat's unread count in the list, with "@" before it when some of those mention the person;
+    also what the socket pushes when either changes (they differ per person)."""
     if not count:
         return ""
     label = ngettext("%(count)d unread message", "%(count)d unread messages", count) % {"count": count}
-    return format_html(
+    badge = format_html(
         '<span class="badge" aria-hidden="true">{}</span><span class="visually-hidden">{}</span>', count, label
+    )
+    if not mentions:
+        return badge
+    mentioned = ngettext("%(count)d mentions you", "%(count)d mention you", mentions) % {"count": mentions}
+    return format_html(
+        '<span class="badge mention-badge" aria-hidden="true">@</span><span class="visually-hidden">{}</span>{}',
+        mentioned,
+        badge,
     )
 
 
