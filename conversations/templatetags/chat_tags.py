@@ -104,7 +104,9 @@ def unread_badge(count: int, mentions: int = 0) -> str:
     )
     if not mentions:
         return badge
-    mentioned = ngettext("%(count)d mentions you", "%(count)d mention you", mentions) % {"count": mentions}
+    mentioned = ngettext("%(count)d message mentions you", "%(count)d messages mention you", mentions) % {
+        "count": mentions
+    }
     return format_html(
         '<span class="badge mention-badge" aria-hidden="true">@</span><span class="visually-hidden">{}</span>{}',
         mentioned,

@@ -189,6 +189,31 @@ async def test_each_tab_counts_its_own_unread_messages(alice, bob, chat):
     await alice_tab.disconnect()
 
 
+MENTIONED = '<span class="badge mention-badge" aria-hidden="true">@</span>'
+
+
+async def test_the_mention_marker_follows_unread_mentions_with_no_database_work(alice, bob, chat):
+    await act(actions.send_message)(chat, bob, "@alice rope at nine?")
+    alice_tab = await open_tab(alice)  # counts the mention sent before it opened
+    await pushed(alice_tab)
+
+    await act(actions.send_message)(chat, bob, "no mention")
+    assert MENTIONED in await pushed(alice_tab)  # the earlier one is still unread
+    await act(actions.mark_read)(chat, alice)
+    assert MENTIONED not in await pushed(alice_tab)
+    await act(actions.send_message)(chat, bob, "just words")
+    assert MENTIONED not in await pushed(alice_tab)
+    # The delivery: the socket counts from the event, with no trip to the database.
+    with mock.patch("conversations.consumers.database_sync_to_async", side_effect=AssertionError) as database:
+        mention, _ = await act(actions.send_message)(chat, bob, "and @Alice?")
+        frames = await pushed(alice_tab)
+    database.assert_not_called()
+    assert MENTIONED in frames and "1 message mentions you" in frames
+    await act(actions.delete_message)(mention, bob)
+    assert MENTIONED not in await pushed(alice_tab)
+    await alice_tab.disconnect()
+
+
 async def test_a_tab_opened_with_unread_messages_counts_on_from_them(alice, bob, chat):
     await act(actions.send_message)(chat, bob, "one")
     await act(actions.send_message)(chat, bob, "two")
