@@ -7,6 +7,7 @@ urlpatterns = [
     path("chats/", views.chat_list, name="chat_list"),
     path("chats/<int:pk>/", views.chat, name="chat"),
     path("chats/<int:pk>/updates/", views.updates, name="chat_updates"),
+    path("chats/<int:pk>/mentions/", views.mention_candidates, name="mention_candidates"),
     path("chats/<int:pk>/messages/", views.send, name="send_message"),
     path("chats/<int:pk>/messages/<int:message_pk>/", views.permalink, name="message_permalink"),
     path("chats/<int:pk>/messages/<int:message_pk>/edit/", views.edit, name="edit_message"),

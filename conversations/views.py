@@ -19,7 +19,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db.models import Prefetch, Q, prefetch_related_objects
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.db.models.functions import Lower
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -27,6 +28,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.models import User
 from accounts.views import initials_svg
 
 from . import actions
@@ -237,6 +239,28 @@ def _sync_stamp() -> str:
     (fetching one twice only replaces it with itself).
     """
     return (timezone.now() - SYNC_SLACK).isoformat()
+
+
+MENTION_CHOICES = 8
+
+
+@login_required
+@require_GET
+def mention_candidates(request: HttpRequest, pk: int) -> JsonResponse:
+    """The other members whose username or name starts with `?q=`, for the composer's list of
+    people to mention (static/js/mentions.js): members only, like the chat; JSON, no htmx."""
+    chat = get_chat_for_user(request.user, pk)
+    query = request.GET.get("q", "").strip().removeprefix("@")[:150]
+    people = User.objects.filter(memberships__chat=chat, is_active=True).exclude(pk=request.user.pk)
+    if query:
+        people = people.filter(
+            Q(username__istartswith=query) | Q(first_name__istartswith=query) | Q(last_name__istartswith=query)
+        )
+    found = people.order_by(Lower("username"))[:MENTION_CHOICES]
+    return JsonResponse(
+        [{"id": p.pk, "username": p.username, "name": p.display_name, "avatar": p.avatar_url} for p in found],
+        safe=False,
+    )
 
 
 @login_required

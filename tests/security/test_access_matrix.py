@@ -165,6 +165,7 @@ PROBES = [
     Probe("GET", CHAT + "/?before={their_message}", htmx=HTMX),
     Probe("GET", CHAT + "/?after=1"),
     Probe("GET", CHAT + "/updates/?after=0&since=" + SINCE, htmx=HTMX),
+    Probe("GET", CHAT + "/mentions/?q=a"),
     # Sending, editing, deleting, reading.
     Probe("POST", CHAT + "/messages/", {"text": "let me in"}),
     Probe("POST", CHAT + "/messages/", {"text": "let me in"}, htmx=HTMX),
