@@ -133,3 +133,32 @@ def test_the_api_gives_whom_a_message_mentions(api, alice, bob, group):
 
     assert edited.json()["mentions"] == []
     assert [m["mentions"] for m in history.json() if m["kind"] == "text"] == [[]]
+
+
+# The composer's list of people to mention -----------------------------------------------------------
+
+
+def test_the_composer_is_offered_the_other_members_by_the_start_of_their_name(
+    client, alice, bob, carol, group, django_assert_num_queries
+):
+    dave = make_person("dave", "Bobby", "Dale")
+    actions.add_member(group, alice, dave)
+    client.force_login(alice)
+    url = reverse("mention_candidates", args=[group.pk])
+
+    everyone = client.get(url).json()
+    with django_assert_num_queries(4):  # the session, the person, the chat, the members
+        bobs = client.get(url, {"q": "@BO"}).json()
+
+    assert [person["username"] for person in everyone] == ["bob", "dave"]  # not alice herself, not carol
+    assert [(person["id"], person["name"]) for person in bobs] == [(bob.pk, "Bob Baker"), (dave.pk, "Bobby Dale")]
+    assert client.get(url, {"q": "zz"}).json() == []
+
+
+def test_an_outsider_gets_no_list_of_members(client, carol, group):
+    client.force_login(carol)
+
+    response = client.get(reverse("mention_candidates", args=[group.pk]), {"q": "b"})
+
+    assert response.status_code == 404
+    assert "bob" not in response.content.decode()

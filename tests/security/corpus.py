@@ -58,6 +58,7 @@ MARKDOWN_CORPUS: dict[str, str] = {
     "autolink with quotes": f'<https://{HOSTILE_HOST}/"onmouseover="alert(1)>',
     "address with quotes": f"https://{HOSTILE_HOST}/'onmouseover='alert(1)'",
     "markdown image": f"![x](https://{HOSTILE_HOST}/pixel.png)",
+    "mention breakout": "@bob\" onmouseover=\"alert(1) @bob' autofocus x='",
     "form in bold": f"**<form action=https://{HOSTILE_HOST}/p><button>go</button></form>**",
 }
 

@@ -53,6 +53,12 @@ def formatting_allows(tag: str, attributes: dict[str, str | None]) -> bool:
             attributes[name] in fixed[name] for name in fixed if name in attributes
         )
     href = (attributes.get("href") or "").lower()
+    if attributes.get("class") == "mention":  # @username of a member: their profile, here
+        return (
+            set(attributes) == {"class", "href", "data-user", "rel"}
+            and href.startswith("/people/")
+            and (attributes["data-user"] or "").isdigit()
+        )
     return (
         set(attributes) == {"href", "rel", "target"}
         and attributes["rel"] == LINK_REL
