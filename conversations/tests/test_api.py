@@ -735,9 +735,9 @@ def test_a_client_id_cannot_be_reused_in_another_chat(api, chat, group, as_alice
 @pytest.mark.parametrize(
     ("body", "errors"),
     [
-        ({"text": ""}, {"text": ["Write something or attach a picture."]}),
-        ({"text": " \n\t "}, {"text": ["Write something or attach a picture."]}),
-        ({}, {"text": ["Write something or attach a picture."]}),
+        ({"text": ""}, {"text": ["Write something or attach a file."]}),
+        ({"text": " \n\t "}, {"text": ["Write something or attach a file."]}),
+        ({}, {"text": ["Write something or attach a file."]}),
         (
             {"text": "x" * (MESSAGE_MAX_LENGTH + 1)},
             {"text": [f"Ensure this value has at most {MESSAGE_MAX_LENGTH} characters (it has 10001)."]},
