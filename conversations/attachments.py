@@ -52,6 +52,14 @@ class PreparedFile:
     thumbnail: File | None = None
 
 
+def _shown(char: str) -> str:
+    """A character of a shown name: any blank a space, what cannot be shown nothing."""
+    category = unicodedata.category(char)
+    if category == "Zs" or char in "\t\n\r\u2028\u2029":
+        return " "
+    return "" if category in DROPPED_CATEGORIES else char
+
+
 def clean_name(raw: str | None) -> str:
     """The name to show for an upload: its last path part, printable, at most NAME_MAX_LENGTH characters.
 
@@ -59,9 +67,7 @@ def clean_name(raw: str | None) -> str:
     """
     name = unicodedata.normalize("NFC", raw or "")
     name = re.split(r"[/\\]", name)[-1]
-    name = "".join(
-        " " if char.isspace() else char for char in name if unicodedata.category(char) not in DROPPED_CATEGORIES
-    )
+    name = "".join(_shown(char) for char in name)
     name = " ".join(name.split())
     if not name.strip("."):
         return "file"  # nothing left, or only "." / ".."

@@ -103,8 +103,10 @@ class MessageForm(forms.Form):
 
 
 class EditMessageForm(forms.Form):
+    # May be empty for a message of files or a picture; actions.edit_message refuses it for text alone.
     text = forms.CharField(
         label=_("Message"),
+        required=False,
         strip=False,
         max_length=MESSAGE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": MESSAGE_MAX_LENGTH}),
