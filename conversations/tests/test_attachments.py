@@ -331,7 +331,8 @@ def test_a_member_downloads_a_file_as_an_attachment_that_is_never_sniffed(as_bob
     assert response["Content-Type"] == "application/octet-stream"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Disposition"] == (
-        "attachment; filename=\"<img src=x onerror=alert(1)>.pdf\"; filename*=UTF-8''%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E.pdf"
+        "attachment; filename=\"<img src=x onerror=alert(1)>.pdf\"; "
+        "filename*=UTF-8''%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E.pdf"
     )
     assert "sandbox" in response["Content-Security-Policy"]
     assert response["Cache-Control"].startswith("private")
