@@ -26,19 +26,11 @@ from conversations.forms import EditMessageForm, MessageForm
 from conversations.models import Attachment, Chat, Message
 from conversations.views import PAGE_SIZE
 from flowchat.testing import auth
+from tests.security.corpus import FILE_NAMES
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 PDF = b"%PDF-1.4\n% not really a document\n"
-HOSTILE_NAMES = {
-    "<img src=x onerror=alert(1)>.pdf": "<img src=x onerror=alert(1)>.pdf",
-    "../../etc/passwd": "passwd",
-    "..\\..\\windows\\system.ini": "system.ini",
-    "\u202egpj.exe": "gpj.exe",
-    "a\u2066b\u2069c\x00d\x1fe\n.txt": "abcde .txt",
-    "two\u2028lines  and\tspaces.txt": "two lines and spaces.txt",
-    "..": "file",
-    "": "file",
-}
+HOSTILE_NAMES = dict(FILE_NAMES.values())
 
 
 def a_file(name: str = "notes.pdf", content: bytes = PDF, content_type: str = "application/pdf") -> SimpleUploadedFile:
@@ -257,8 +249,10 @@ def test_hostile_file_names_are_shown_as_text_never_as_markup_or_a_path(as_bob, 
 
     html = as_bob.get(reverse("chat", args=[chat.pk])).content.decode()
 
-    assert "<img src=x onerror" not in html
+    assert "<img src=x onerror" not in html and "<b onmouseover" not in html
+    assert html.count('id="messages"') == 1
     assert "&lt;img src=x onerror=alert(1)&gt;.pdf" in html
+    assert "{{ request.user.password }}.txt" in html
     assert "\u202e" not in html
     assert "etc/passwd" not in html and "windows" not in html
     assert all(a.file.name.startswith(f"files/{chat.pk}/") for a in Attachment.objects.all())
@@ -331,7 +325,7 @@ def test_a_member_downloads_a_file_as_an_attachment_that_is_never_sniffed(as_bob
     assert response["Content-Type"] == "application/octet-stream"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Disposition"] == (
-        "attachment; filename=\"<img src=x onerror=alert(1)>.pdf\"; "
+        'attachment; filename="<img src=x onerror=alert(1)>.pdf"; '
         "filename*=UTF-8''%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E.pdf"
     )
     assert "sandbox" in response["Content-Security-Policy"]
