@@ -535,6 +535,8 @@ def message(request: ApiRequest, pk: int) -> HttpResponse:
         rejected = {field: "This field cannot be changed." for field in MESSAGE_READ_ONLY}
         rejected["chat"] = "The chat of a message cannot be changed."
         errors = refuse_unknown(data, ("text",), rejected=rejected)
+        if "text" not in data:
+            errors["text"] = [REQUIRED]
         string_field(data, "text", errors)
         raise_if(errors)
         form = EditMessageForm(data)

@@ -53,6 +53,17 @@ class MessageForm(forms.Form):
     # The message this one answers (actions.send_message checks it is in the chat).
     reply_to = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
 
+    # (A template's `form.files` is the `files` field, not the uploads: these say what was sent back.)
+    @property
+    def picture_to_choose_again(self) -> bool:
+        """A picture came with a send refused for another reason: the browser does not keep it."""
+        return bool(self.files.get("image")) and not self.has_error("image")
+
+    @property
+    def files_to_choose_again(self) -> bool:
+        getter = getattr(self.files, "getlist", self.files.get)
+        return bool(getter("files")) and not self.has_error("files")
+
     def clean_image(self):
         upload = self.cleaned_data.get("image")
         if not upload:

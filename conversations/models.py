@@ -176,9 +176,25 @@ class Membership(models.Model):
 class MessageQuerySet(models.QuerySet["Message"]):
     def with_people(self) -> MessageQuerySet:
         """With author, subject, the message replied to and its author (the quote every reply shows),
-        reactions with their people, and attachments: two queries more for any number of messages."""
+        reactions with their people: one query more for any number of messages; and the attachments of
+        those that have any (attachment_count): one more, only when some have."""
         reactions = models.Prefetch("reactions", queryset=Reaction.objects.select_related("user"))
-        return self.select_related("author", "subject", "reply_to__author").prefetch_related(reactions, "attachments")
+        messages = self.select_related("author", "subject", "reply_to__author").prefetch_related(reactions)
+        messages._with_attachments = True
+        return messages
+
+    def _clone(self) -> MessageQuerySet:
+        clone = super()._clone()
+        clone._with_attachments = getattr(self, "_with_attachments", False)
+        return clone
+
+    def _prefetch_related_objects(self) -> None:
+        super()._prefetch_related_objects()
+        if getattr(self, "_with_attachments", False):
+            # (Rows of values() or values_list() have no attachments to load.)
+            with_files = [row for row in self._result_cache if isinstance(row, Message) and row.attachment_count]
+            if with_files:
+                models.prefetch_related_objects(with_files, "attachments")
 
     def unread_by(self, reader, after) -> MessageQuerySet:
         """What counts as unread for `reader` past read position `after`: others' messages, not system
