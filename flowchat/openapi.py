@@ -807,9 +807,9 @@ SCHEMAS |= {
     "NewMessageUpload": {
         "type": "object",
         "required": ["chat"],
+        "anyOf": [{"required": ["image"]}, {"required": ["files"]}],
         "additionalProperties": False,
-        "description": "A message with a picture and/or files, and text if you like (text alone, or nothing at "
-        "all, is refused with 400: send text as JSON).",
+        "description": "A message with a picture and/or files, and text if you like (send text alone as JSON).",
         "properties": {
             "chat": {**ID_STRING, "description": "A chat you are a member of."},
             "text": {"type": "string", "maxLength": MESSAGE_MAX_LENGTH},

@@ -48,7 +48,8 @@ REFUSED_FOR_WHAT_IT_NAMES = {
     "PATCH /api/users/{pk}/": {"avatar", "id", "username"},
     "PUT /api/users/{pk}/": {"avatar", "id", "username"},
     "PATCH /api/chats/{pk}/": {"photo"},
-    "POST /api/messages/": {"image"},
+    # The bytes are not a picture; the message replied to is not in the chat (or not at all).
+    "POST /api/messages/": {"image", "reply_to"},
     # Nobody has that id; it is oneself; they are a member already.
     "POST /api/chats/": {"members"},
     "POST /api/chats/get_or_create/": {"user_id"},
