@@ -476,3 +476,29 @@ def test_a_files_only_message_loses_its_text_through_the_api(api, alice, chat):
 
     assert response.status_code == 200
     assert response.json()["text"] == "" and len(response.json()["attachments"]) == 1
+
+
+def test_a_files_only_message_is_previewed_and_quoted_by_its_number_of_files(api, alice, bob, chat):
+    message = send_files(chat, alice, a_file(), a_file("b.txt", b"b"))
+    reply, _ = actions.send_message(chat, bob, "Got them", reply_to=message.pk)
+
+    chats = api.get("/api/chats/", **auth(bob)).json()
+
+    assert message.preview() == message.quote_text() == "2 files"
+    assert chats[0]["last_message"] == "Got them"
+    actions.delete_message(reply, bob)
+    assert api.get("/api/chats/", **auth(bob)).json()[0]["last_message"] == "Message deleted"
+    one = send_files(chat, alice, a_file())
+    assert api.get("/api/chats/", **auth(bob)).json()[0]["last_message"] == "1 file" == one.preview()
+
+
+def test_an_edited_message_with_files_is_pushed_with_its_files(alice, bob, chat):
+    message = send_files(chat, alice, a_file("plan.pdf"), text="Plan")
+    actions.edit_message(message, alice, "The plan")
+
+    with mock.patch.object(broadcast.outbox, "put") as publishing:
+        broadcast.message_changed(message.pk, "message.edited")
+
+    event = publishing.call_args.args[1]
+    assert "plan.pdf" in event["html"]["en"]["open"]
+    assert [attachment["name"] for attachment in event["data"]["attachments"]] == ["plan.pdf"]
