@@ -642,7 +642,7 @@ SCHEMAS |= {
             },
             "url": {
                 "type": "string",
-                "format": "uri",
+                "format": "uri-reference",
                 "description": "The file, for the chat's members only (same token or session). Absolute in HTTP "
                 "answers; relative to the site in socket events. A picture is served inline (add `?download` to "
                 "save it), anything else as a download.",
