@@ -24,7 +24,16 @@ from accounts.models import ApiToken, Connection, User
 
 from . import broadcast, limits
 from .emoji import is_single_emoji
-from .models import MESSAGE_MAX_LENGTH, TITLE_MAX_LENGTH, Chat, Membership, Message, Reaction, direct_key_for
+from .models import (
+    MESSAGE_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Chat,
+    Membership,
+    Message,
+    Notifications,
+    Reaction,
+    direct_key_for,
+)
 
 
 def _later(callback: Callable[..., None], *args, **kwargs) -> None:
@@ -235,6 +244,17 @@ def leave_chat(chat: Chat, user: User) -> None:
             heir.role = Membership.Role.OWNER
             heir.save(update_fields=["role"])
             _system_line(chat, Message.Kind.OWNER, user, heir.user)
+
+
+def set_notifications(chat: Chat, user: User, level: str | None) -> Membership:
+    """A member chooses which new messages of the chat notify them (None: the chat's default)."""
+    if level is not None and level not in Notifications.values:
+        raise ValidationError(_("That notification level is not available."), code="invalid")
+    with transaction.atomic():
+        membership = _membership(chat, user)
+        membership.notifications = level
+        membership.save(update_fields=["notifications"])
+    return membership
 
 
 def clean_text(text: str) -> str:
