@@ -1204,12 +1204,29 @@ SCHEMAS |= {
         "required": ["endpoint", "keys"],
         "additionalProperties": False,
         "properties": {
-            "endpoint": {"type": "string", "maxLength": 2000},
+            "endpoint": {
+                "type": "string",
+                "format": "uri",
+                "pattern": "^https://",
+                "maxLength": 2000,
+                "description": "The push service's URL: https, on a host that resolves to public addresses only.",
+            },
             "expirationTime": {"type": ["number", "null"]},
             "keys": {
                 "type": "object",
                 "required": ["p256dh", "auth"],
-                "properties": {"p256dh": {"type": "string"}, "auth": {"type": "string"}},
+                "properties": {
+                    "p256dh": {
+                        "type": "string",
+                        "pattern": "^[A-Za-z0-9_-]{87}$",
+                        "description": "The device's P-256 public key (65 bytes), base64url.",
+                    },
+                    "auth": {
+                        "type": "string",
+                        "pattern": "^[A-Za-z0-9_-]{22}$",
+                        "description": "The device's auth secret (16 bytes), base64url.",
+                    },
+                },
             },
         },
     },
