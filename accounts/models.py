@@ -144,6 +144,9 @@ class Connection(models.Model):
     channel_name = models.CharField(max_length=200, unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="connections")
     expires_at = models.DateTimeField(db_index=True)
+    # Whether the tab's page is shown (document.visibilityState, told over the socket). A person
+    # with a visible tab sees new messages there and gets no push; a hidden tab does not count.
+    visible = models.BooleanField(default=True)
 
     class Meta:
         indexes = [models.Index(fields=["user", "expires_at"], name="connection_user_idx")]

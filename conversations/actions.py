@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiToken, Connection, User
 
-from . import broadcast, limits
+from . import broadcast, limits, push
 from .emoji import is_single_emoji
 from .models import (
     MESSAGE_MAX_LENGTH,
@@ -58,6 +58,7 @@ def get_or_create_direct_chat(user: User, other: User) -> tuple[Chat, bool]:
         # Another request created it between our lookup and our insert: theirs is the chat.
         return Chat.objects.get(direct_key=key), False
     _later(broadcast.chat_created, chat.pk)
+    _later(push.direct_chat_created, chat.pk, user.pk)
     return chat, True
 
 
@@ -100,6 +101,8 @@ def create_group(creator: User, title: str, members: Iterable[User] = (), photo:
         for member in others.values():
             _system_line(chat, Message.Kind.ADDED, creator, member, quiet=True)
         _later(broadcast.chat_created, chat.pk, by=creator.pk)
+        for member in others.values():
+            _later(push.member_added, chat.pk, member.pk, creator.pk)
     return chat
 
 
@@ -167,6 +170,7 @@ def add_member(chat: Chat, by: User, user: User) -> Membership:
             )
         _members_changed(chat)
         _later(broadcast.member_added, chat.pk, user.pk, by=by.pk)
+        _later(push.member_added, chat.pk, user.pk, by.pk)
         line = _system_line(chat, Message.Kind.ADDED, by, user)
         # They start with the history already read: only what comes next is new to them.
         membership.last_read_message_id = line.pk
@@ -327,6 +331,8 @@ def send_message(
                 raise PermissionDenied(_("You are not a member of this chat."))
             Chat.objects.filter(pk=chat.pk).update(last_message=message, last_activity_at=message.created_at)
             _later(broadcast.message_created, message)
+            # Web Push for members with no shown tab: queued, sent by conversations.webpush's workers.
+            _later(push.message_created, message.pk)
     except IntegrityError:
         # The client_id was used before (a retry, or a concurrent one that won the race).
         existing = None if client_id is None else _sent_before(author, client_id)
@@ -549,6 +555,11 @@ def deactivate_person(user: User) -> None:
         ApiToken.objects.filter(user=user).delete()
         # Their sockets closing takes them offline, as any last tab closing does.
         _later(broadcast.close_sockets, user.pk, person=True)
+
+
+def socket_visibility(channel_name: str, visible: bool) -> None:
+    """A socket's page was shown or hidden (conversations.consumers): who sees new messages, for push."""
+    Connection.objects.filter(channel_name=channel_name).update(visible=visible)
 
 
 def sockets_changed(

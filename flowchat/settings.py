@@ -373,3 +373,6 @@ VAPID_PRIVATE_KEY = os.getenv("VAPID_PRIVATE_KEY", "").strip()
 VAPID_SUBJECT = os.getenv("VAPID_SUBJECT", "").strip()
 # Origins (scheme://host:port) accepted as push endpoints although not https on a public host: tests only.
 WEBPUSH_TEST_ORIGINS = envlist("WEBPUSH_TEST_ORIGINS", "")
+# Threads per server process that send pushes (conversations.webpush); with REDIS_URL they share
+# one queue in Redis with every other process's.
+PUSH_WORKERS = int(os.getenv("PUSH_WORKERS", "2"))
