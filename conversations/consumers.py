@@ -551,14 +551,18 @@ class ApiSocket(PersonSocket):
         # Join first, then catch up: a message sent in between may come twice (same id), never not at all.
         if not await self.enter(listening):
             return
-        # A script is nobody looking at a page: its person still gets pushes, unless it says
-        # {"type": "visibility", "visible": true} (a native wrapper in the foreground).
-        await self.shown(False)
         if after is not None:
             missed, more = await database_sync_to_async(self.missed)(_id(after))
             for data in missed:
                 await self.send_json({"event": "message.created", "chat": data["chat"], "data": data})
             await self.send_json({"event": "caught_up", "chat": None, "data": {"more": more}})
+
+    async def join(self, listening: list[int]) -> None:
+        await super().join(listening)
+        # A script is nobody looking at a page: its person still gets pushes, unless it says
+        # {"type": "visibility", "visible": true} (a native wrapper in the foreground). Before
+        # the handshake completes, like the rest of joining.
+        await self.shown(False)
 
     def missed(self, after: int) -> tuple[list[dict[str, Any]], bool]:
         messages = list(
