@@ -11,6 +11,7 @@ urlpatterns = [
     path("settings/preferences/", views.preferences, name="preferences"),
     path("settings/time-zone/", views.time_zone, name="time_zone"),
     path("settings/notifications/", views.push_previews, name="push_previews"),
+    path("settings/devices/", views.add_device, name="add_device"),
     path("settings/devices/<int:pk>/remove/", views.remove_device, name="remove_device"),
     path("settings/time-zone/detected/", views.detect_time_zone, name="detect_time_zone"),
     path("media/avatars/<str:name>", views.avatar_file, name="avatar_file"),

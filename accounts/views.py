@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import mimetypes
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -18,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from flowchat.api import authenticate_token
+from flowchat.api import ApiError, authenticate_token
 
 from .context_processors import THEME_COOKIE
 from .forms import PreferencesForm, ProfileForm, TimeZoneForm
@@ -61,6 +63,7 @@ def _settings_page(
         "preferences_form": PreferencesForm(initial=_current_preferences(request)),
         "zone_form": zone_form,
         "push_enabled": bool(settings.VAPID_PUBLIC_KEY and settings.VAPID_PRIVATE_KEY),
+        "vapid_public_key": settings.VAPID_PUBLIC_KEY,
         "devices": [
             {
                 "pk": d.pk,
@@ -132,6 +135,35 @@ def push_previews(request: HttpRequest) -> HttpResponse:
     User.objects.filter(pk=request.user.pk).update(push_previews="push_previews" in request.POST)
     messages.success(request, _("Your notification settings are saved."))
     return redirect(reverse("accounts:settings") + "#notifications")
+
+
+@login_required
+@require_POST
+def add_device(request: HttpRequest) -> HttpResponse:
+    """The settings page's "Turn on notifications on this device" (static/js/push.js): the browser's
+    PushSubscription JSON, kept with this session so that logging out of it removes the device."""
+    from .api import register_subscription, subscription_to_dict
+
+    try:
+        data = json.loads(request.body or b"null")
+    except ValueError:
+        return ApiError(400, "Send the subscription as JSON.").response()
+    session_key = request.session.session_key or ""
+    try:
+        subscription, created = register_subscription(
+            request.user, data, user_agent=request.META.get("HTTP_USER_AGENT", ""), session_key=session_key
+        )
+    except ApiError as error:
+        return error.response()
+    if not created and subscription.session_key != session_key:
+        # Registered again from this session (after signing in anew): logging out of it removes it.
+        subscription.session_key = session_key
+        subscription.save(update_fields=["session_key"])
+    return HttpResponse(
+        json.dumps(subscription_to_dict(subscription), cls=DjangoJSONEncoder),
+        status=201 if created else 200,
+        content_type="application/json",
+    )
 
 
 @login_required

@@ -563,25 +563,34 @@ def socket_visibility(channel_name: str, visible: bool) -> None:
 
 
 def sockets_changed(
-    opened: Mapping[str, int], closed: Mapping[str, int] | None = None, alive: Iterable[str] | None = None
+    opened: Mapping[str, int],
+    closed: Mapping[str, int] | None = None,
+    alive: Iterable[str] | None = None,
+    *,
+    hidden: Iterable[str] = (),
 ) -> None:
     """What a server process's sockets did since it last said (conversations.presence), in one go.
 
-    `opened` and `closed` map channel names to people. `alive`, every PRESENCE_HEARTBEAT_SECONDS,
-    lists all the process's open sockets: they are renewed, and the sockets of a process that
-    died (not renewed for PRESENCE_TTL_SECONDS) end, their people going offline. The number of
-    queries is the same for one socket and for ten thousand.
+    `opened` and `closed` map channel names to people; `hidden` names the opened ones that do
+    not count as someone looking (a script's: conversations.push sends to its person). `alive`,
+    every PRESENCE_HEARTBEAT_SECONDS, lists all the process's open sockets: they are renewed,
+    and the sockets of a process that died (not renewed for PRESENCE_TTL_SECONDS) end, their
+    people going offline. The number of queries is the same for one socket and for ten thousand.
     """
     now = timezone.now()
     until = now + _presence_ttl()
     closed = closed or {}
+    hidden = set(hidden)
     concerned = set(opened.values()) | set(closed.values())
     with transaction.atomic():
         if closed:
             Connection.objects.filter(channel_name__in=list(closed)).delete()
         if opened:
             Connection.objects.bulk_create(
-                [Connection(channel_name=name, user_id=user_id, expires_at=until) for name, user_id in opened.items()],
+                [
+                    Connection(channel_name=name, user_id=user_id, expires_at=until, visible=name not in hidden)
+                    for name, user_id in opened.items()
+                ],
                 ignore_conflicts=True,
             )
         expired: set[int] = set()

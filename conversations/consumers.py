@@ -253,7 +253,7 @@ class PersonSocket(AsyncWebsocketConsumer):
         except LAYER_DOWN:
             await self.discard(groups)
             raise
-        await presence.open(self.channel_name, self.user.pk)
+        await presence.open(self.channel_name, self.user.pk, visible=self.visible)
         self.joined = True
 
     async def forget(self) -> None:
@@ -533,6 +533,10 @@ class BrowserSocket(PersonSocket):
 class ApiSocket(PersonSocket):
     """/ws/api/?after=<message id>: a script, with `Authorization: Token <key>`; JSON events."""
 
+    # A script is nobody looking at a page: its person still gets pushes, unless it says
+    # {"type": "visibility", "visible": true} (a native wrapper in the foreground).
+    visible = False
+
     async def connect(self) -> None:
         headers = dict(self.scope.get("headers", []))
         token, listening = await database_sync_to_async(token_with_chats)(
@@ -556,13 +560,6 @@ class ApiSocket(PersonSocket):
             for data in missed:
                 await self.send_json({"event": "message.created", "chat": data["chat"], "data": data})
             await self.send_json({"event": "caught_up", "chat": None, "data": {"more": more}})
-
-    async def join(self, listening: list[int]) -> None:
-        await super().join(listening)
-        # A script is nobody looking at a page: its person still gets pushes, unless it says
-        # {"type": "visibility", "visible": true} (a native wrapper in the foreground). Before
-        # the handshake completes, like the rest of joining.
-        await self.shown(False)
 
     def missed(self, after: int) -> tuple[list[dict[str, Any]], bool]:
         messages = list(
