@@ -8,6 +8,7 @@ the workers themselves are what is tested (a slow push service and the send requ
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -357,3 +358,47 @@ def test_a_slow_push_service_does_not_slow_the_send_request(service, settings):
     sender.stopping.clear()
     sender.threads = []
     connection.close()
+
+
+# With Redis: what waits outlives the process ------------------------------------------------------
+
+
+@pytest.fixture
+def redis_queue(settings):
+    if not settings.REDIS_URL:
+        pytest.skip("needs REDIS_URL (CI sets it)")
+    return webpush.RedisStore(settings.REDIS_URL)
+
+
+def test_a_job_left_in_redis_is_sent_by_the_next_process(
+    service, redis_queue, alice, bob, chat, django_capture_on_commit_callbacks
+):
+    device = device_of(bob, service)
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.send_message(chat, alice, "Before the restart")
+    assert redis_queue.redis.llen(webpush.QUEUE_KEY) == 1
+
+    restarted = webpush.Sender()  # a new process: nothing in its memory
+    assert restarted.drain() == 1
+
+    assert [p["body"] for p in pushes(service, device)] == ["Before the restart"]
+
+
+def test_the_jobs_of_a_process_that_died_go_back_to_the_queue(
+    service, redis_queue, alice, bob, chat, django_capture_on_commit_callbacks
+):
+    device = device_of(bob, service)
+    message, _ = actions.send_message(chat, alice, "Taken, then the process died")
+    ghost = webpush.WORKING_KEY + "ghost:1:dead"
+    redis_queue.redis.rpush(ghost, json.dumps({"kind": "message", "message": message.pk}))
+    alive = webpush.WORKING_KEY + "alive:2:well"
+    redis_queue.redis.rpush(alive, json.dumps({"kind": "message", "message": message.pk}))
+    redis_queue.redis.set(webpush.ALIVE_KEY + "alive:2:well", "1", ex=60)
+    try:
+        assert webpush.Sender().drain() == 1
+
+        assert [p["body"] for p in pushes(service, device)] == ["Taken, then the process died"]
+        assert not redis_queue.redis.exists(ghost)
+        assert redis_queue.redis.llen(alive) == 1  # a live process's jobs are its own
+    finally:
+        redis_queue.redis.delete(ghost, alive, webpush.ALIVE_KEY + "alive:2:well")
