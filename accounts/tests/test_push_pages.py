@@ -58,3 +58,21 @@ def test_a_chat_level_is_chosen_with_a_form(client, alice, group, chat, carol):
     assert Membership.objects.get(chat=group, user=alice).notifications is None
     client.force_login(carol)
     assert client.post(f"/chats/{group.pk}/notifications/", {"notifications": "none"}).status_code == 404
+
+
+def test_a_direct_chat_has_its_own_notifications_page(client, alice, bob, chat, carol):
+    client.force_login(alice)
+    assert f'href="/chats/{chat.pk}/notifications/"' in client.get(f"/chats/{chat.pk}/").content.decode()
+    page = client.get(f"/chats/{chat.pk}/notifications/").content.decode()
+    assert "Default (All messages)" in page and "Bob Baker" in page
+    response = client.post(f"/chats/{chat.pk}/notifications/", {"notifications": "none"})
+    assert response.status_code == 302 and response["Location"] == f"/chats/{chat.pk}/notifications/"
+    assert 'value="none" checked' in client.get(f"/chats/{chat.pk}/notifications/").content.decode()
+    client.force_login(carol)
+    assert client.get(f"/chats/{chat.pk}/notifications/").status_code == 404
+
+
+def test_a_groups_notifications_page_is_its_settings_page(client, alice, group):
+    client.force_login(alice)
+    response = client.get(f"/chats/{group.pk}/notifications/")
+    assert response.status_code == 302 and response["Location"] == f"/chats/{group.pk}/settings/#notifications"

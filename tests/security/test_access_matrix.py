@@ -204,6 +204,7 @@ PROBES = [
     Probe("POST", CHAT + "/leave/"),
     Probe("POST", CHAT + "/open/", {"is_open": "on"}),
     Probe("POST", CHAT + "/notifications/", {"notifications": "none"}),
+    Probe("GET", CHAT + "/notifications/"),
     Probe("GET", "/search/?q=Rope&chat={chat}"),
     # Joining is for open groups only: a closed one is not there for an outsider.
     Probe("POST", CHAT + "/join/"),
