@@ -58,6 +58,8 @@ LATER_KEY = "flowchat:push:later"
 WORKING_KEY = "flowchat:push:working:"  # + a process's id: the jobs it popped and has not finished
 ALIVE_KEY = "flowchat:push:alive:"  # + a process's id: renewed while it runs
 ALIVE_SECONDS = 60
+# After Redis fails a put, new jobs wait in the process for this long before Redis is tried again.
+REDIS_AWAY_SECONDS = 10.0
 
 Job = dict[str, Any]
 
@@ -123,7 +125,8 @@ class RedisStore:
     def __init__(self, url: str, size: int = MAX_WAITING) -> None:
         import redis
 
-        self.redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+        # A put happens in the request's thread (on commit): it must fail fast when Redis is away.
+        self.redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=0.5)
         self.size = size
         self.me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.working = WORKING_KEY + self.me
@@ -219,6 +222,7 @@ class Sender:
         # Test hook: called with (job, outcome) after each delivery attempt.
         self.observers: list[Callable[[Job, str], None]] = []
         self._vapid = None
+        self.away_until = 0.0  # until then jobs wait in this process: Redis just failed
 
     @property
     def enabled(self) -> bool:
@@ -239,11 +243,15 @@ class Sender:
         if not self.enabled:
             return
         store = self._store()
+        if store is not self.fallback and time.monotonic() < self.away_until:
+            store = self.fallback  # Redis failed a moment ago: no send waits for its timeout again
         try:
             accepted = store.put(job)
         except Exception:
-            # Redis is away: this process keeps the job itself rather than lose it or fail the send.
+            # Redis is away: this process keeps the job itself rather than lose it or fail the send,
+            # and for REDIS_AWAY_SECONDS does not ask Redis again (each try costs a send its timeout).
             logger.warning("Push queue in Redis unreachable: the job waits in this process", exc_info=True)
+            self.away_until = time.monotonic() + REDIS_AWAY_SECONDS
             accepted = self.fallback.put(job)
         if not accepted:
             logger.error("Push queue full (%d jobs): a notification is dropped", MAX_WAITING)

@@ -402,3 +402,29 @@ def test_the_jobs_of_a_process_that_died_go_back_to_the_queue(
         assert redis_queue.redis.llen(alive) == 1  # a live process's jobs are its own
     finally:
         redis_queue.redis.delete(ghost, alive, webpush.ALIVE_KEY + "alive:2:well")
+
+
+def test_with_redis_away_a_job_waits_in_the_process_and_redis_is_not_asked_again_at_once(
+    service, alice, bob, chat, django_capture_on_commit_callbacks, monkeypatch
+):
+    device = device_of(bob, service)
+    tries = []
+
+    class Away(webpush.MemoryStore):
+        def put(self, job):
+            tries.append(job)
+            raise ConnectionError("Redis is away")
+
+    restarted = webpush.Sender()
+    restarted._store()
+    restarted.store = Away()
+    monkeypatch.setattr("conversations.push.sender", restarted)
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.send_message(chat, alice, "one")
+        actions.send_message(chat, alice, "two")
+
+    assert len(tries) == 1  # the second send did not wait for Redis
+    restarted.store = restarted.fallback
+    assert restarted.drain() == 2
+    # Both were sent after both were written: each says how many are new.
+    assert [p["body"] for p in pushes(service, device)] == ["2 new messages · one", "2 new messages · two"]
