@@ -202,7 +202,8 @@ SCHEMAS |= {
             "username": {
                 "type": "string",
                 "minLength": 1,
-                "description": "The username (any case) or the email address.",
+                "pattern": "\\S",
+                "description": "The username (any case) or the email address (not only spaces).",
             },
             "password": {"type": "string", "minLength": 1},
         },
