@@ -18,8 +18,9 @@ from .receipts import ReadPositions
 
 
 def message_to_dict(message: Message, positions: ReadPositions, viewer: int | None = None) -> dict[str, Any]:
-    """The contract's Message, plus kind, system_text, thumbnail, deleted_at, version and reactions
-    (needs author, subject and reactions: `Message.objects.with_people()`); `mine` is for `viewer`."""
+    """The contract's Message, plus kind, system_text, thumbnail, deleted_at, version, reactions and
+    link_preview (needs author, subject, reactions and link preview: `Message.objects.with_people()`);
+    `mine` is for `viewer`."""
     return {
         "id": message.pk,
         "author": user_summary(message.author) if message.author else None,
@@ -36,6 +37,24 @@ def message_to_dict(message: Message, positions: ReadPositions, viewer: int | No
         "version": message.version,
         "reactions": reactions_to_list(message, viewer),
         "reply_to": message.reply_to_id,
+        "link_preview": link_preview_to_dict(message),
+    }
+
+
+def link_preview_to_dict(message: Message) -> dict[str, Any] | None:
+    """The preview of the message's first link, or None (none fetched, removed, or previews off).
+
+    `image` is FlowChat's own copy of the page's picture, never the page's address for it."""
+    preview = message.shown_link_preview
+    if preview is None:
+        return None
+    return {
+        "url": preview.url,
+        "site_name": preview.site_label,
+        "title": preview.title,
+        "description": preview.description,
+        "image": preview.image.url if preview.image else None,
+        "fetched_at": iso(preview.fetched_at),
     }
 
 
