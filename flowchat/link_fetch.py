@@ -121,9 +121,12 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
     def __init__(self, host: str, port: int, address: str) -> None:
         super().__init__(host, port, timeout=CONNECT_TIMEOUT)
         self.address = address
+        # Kept here: http.client lets go of `sock` once a response with "Connection: close" begins,
+        # while the body is still read from it (the deadline and the watchdog need it).
+        self.pinned: socket.socket | None = None
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), CONNECT_TIMEOUT)
+        self.sock = self.pinned = socket.create_connection((self.address, self.port), CONNECT_TIMEOUT)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
@@ -138,7 +141,7 @@ class _PinnedHTTPSConnection(_PinnedHTTPConnection):
 
     def connect(self) -> None:
         super().connect()
-        self.sock = self.context.wrap_socket(self.sock, server_hostname=self.host)
+        self.sock = self.pinned = self.context.wrap_socket(self.sock, server_hostname=self.host)
 
 
 def tls_context() -> ssl.SSLContext:
@@ -201,11 +204,13 @@ def _request(
         finally:
             watchdog.cancel()
             connection.close()
+            if connection.pinned is not None:
+                connection.pinned.close()
     raise FetchRefused(f"could not connect to {where.host}") from last_error
 
 
-def _shut(connection: http.client.HTTPConnection) -> None:
-    sock = connection.sock
+def _shut(connection: _PinnedHTTPConnection) -> None:
+    sock = connection.pinned
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
@@ -226,7 +231,7 @@ def _exchange(
             raise FetchRefused("too slow")
         return left
 
-    connection.sock.settimeout(remaining())
+    connection.pinned.settimeout(remaining())
     connection.putrequest("GET", where.path, skip_accept_encoding=True)
     connection.putheader("User-Agent", USER_AGENT)
     connection.putheader("Accept", "text/html,application/xhtml+xml,image/*;q=0.9")
@@ -249,7 +254,7 @@ def _exchange(
         raise FetchRefused("too large")
     body = bytearray()
     while len(body) <= max_bytes:
-        connection.sock.settimeout(remaining())
+        connection.pinned.settimeout(remaining())
         chunk = response.read1(min(CHUNK, max_bytes + 1 - len(body)))
         if not chunk:
             break
