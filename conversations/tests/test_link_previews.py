@@ -613,8 +613,8 @@ def test_sending_hands_the_fetch_to_the_pool_after_the_commit(settings, alice, c
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 async def test_a_preview_is_pushed_to_the_chats_tabs_and_scripts_when_ready(alice, bob, chat, settings):
-    settings.LINK_PREVIEWS = True
     message = (await sync_to_async(actions.send_message)(chat, alice, "https://example.com/route"))[0]
+    settings.LINK_PREVIEWS = True  # after the send: its own fetch would go to the network
     bob_tab, bob_script = await open_tab(bob, chat), await script(bob)
     assert (await bob_script.connect())[0]
     await pushed(bob_tab), await events(bob_script)
@@ -636,6 +636,7 @@ async def test_a_preview_is_pushed_to_the_chats_tabs_and_scripts_when_ready(alic
     assert f'id="message-{message.pk}-link-preview" hx-swap-oob="true"' in html
     assert "&lt;b&gt;Topo&lt;/b&gt; &amp; the route" in html and "<b>Topo" not in html
     assert REL in html
+    assert len(html.encode()) <= 1200  # 920 bytes measured, picture included
 
     await sync_to_async(actions.remove_link_preview)(message, alice)
 
