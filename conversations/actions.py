@@ -472,7 +472,8 @@ def remove_link_preview(message: Message, by: User) -> bool:
         name = preview.image.name if preview.image else ""
         preview.removed = True
         preview.image = ""
-        preview.save(update_fields=["removed", "image", "image_width", "image_height"])
+        preview.changed_at = timezone.now()
+        preview.save(update_fields=["removed", "image", "image_width", "image_height", "changed_at"])
         Message.link_preview.related.set_cached_value(message, preview)
         _later(broadcast.link_preview_changed, message.pk)
         if name:

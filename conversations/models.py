@@ -437,6 +437,8 @@ class LinkPreview(models.Model):
     image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     fetched_at = models.DateTimeField(_("fetched"), default=timezone.now)
     removed = models.BooleanField(_("removed"), default=False)
+    # When it arrived or was removed: a tab whose socket was down catches up on it (views.updates).
+    changed_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
 
     class Meta:
         verbose_name = _("link preview")

@@ -262,7 +262,8 @@ def updates(request: HttpRequest, pk: int) -> HttpResponse:
     history = chat.messages.with_people()
     new = list(history.filter(id__gt=after).order_by("id")[: MAX_WINDOW + 1])
     previous = chat.messages.filter(id__lte=after).order_by("-id").values_list("created_at", flat=True).first()
-    changed_since = Q(edited_at__gte=since) | Q(deleted_at__gte=since)
+    # A link preview that arrived or was removed meanwhile comes with its message.
+    changed_since = Q(edited_at__gte=since) | Q(deleted_at__gte=since) | Q(link_preview__changed_at__gte=since)
     changed = list(history.filter(changed_since, id__lte=after).order_by("id")[:MAX_WINDOW])
     # Receipts of the last messages: read positions moved while the socket was down.
     recent = list(history.filter(id__lte=after, author=request.user).order_by("-id")[:PAGE_SIZE])

@@ -24,6 +24,7 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image
 
 from conversations import actions, previews
@@ -467,6 +468,24 @@ def test_the_chat_page_and_the_api_list_cost_the_same_queries_with_more_previews
     assert cost(lambda: as_bob.get(page_url)) == page_cost
     assert cost(lambda: api.get(api_url, **headers)) == api_cost
     assert len(api.get(api_url, **headers).json()) == 5
+
+
+def test_a_tab_that_was_offline_catches_up_on_a_preview_that_arrived_or_went(on, alice, bob, chat, client, committing):
+    message, _ = actions.send_message(chat, alice, on.url("/page"))  # its job not run yet
+    since = timezone.now()
+    as_bob = as_person(client, bob)
+    url = reverse("chat_updates", args=[chat.pk])
+
+    def catch_up() -> str:
+        return as_bob.get(url, {"after": message.pk, "since": since.isoformat()}, **HTMX).content.decode()
+
+    assert "Rope at nine" not in catch_up()
+    committing(actions.set_link_preview, message.pk, previews.fetch_preview(on.url("/page")))
+    assert "Rope at nine" in catch_up()
+    since = timezone.now()
+    committing(actions.remove_link_preview, message, alice)
+    caught_up = catch_up()
+    assert f'id="message-{message.pk}"' in caught_up and "Rope at nine" not in caught_up
 
 
 # Removing a preview ---------------------------------------------------------------------------------------
