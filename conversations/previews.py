@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 LINK = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
 # Punctuation that ends a sentence rather than the link ("see https://example.com.").
 TRAILING = ".,;:!?)]}*_~"
+# <meta charset="..."> or <meta http-equiv="Content-Type" content="text/html; charset=...">, near the top.
+META_CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?([A-Za-z0-9_.:-]{1,40})", re.IGNORECASE)
 # The preview's picture, at most this many pixels on its long side.
 PREVIEW_IMAGE = ImageSpec(size=480, square=False)
 
@@ -82,6 +84,9 @@ def fetch_preview(url: str) -> Preview | None:
 
 
 def _decode(body: bytes, charset: str) -> str:
+    """The page as text: in the charset its Content-Type names, else its <meta charset>, else UTF-8."""
+    if not charset and (declared := META_CHARSET.search(body[:4096])):
+        charset = declared.group(1).decode("ascii")
     try:
         return body.decode(charset or "utf-8", errors="replace")
     except LookupError:

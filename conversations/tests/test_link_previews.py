@@ -308,6 +308,17 @@ def test_a_server_that_dribbles_is_cut_at_the_deadline(allowed, monkeypatch):
     assert time.monotonic() - started < 2
 
 
+def test_a_page_is_read_in_the_charset_it_declares(allowed):
+    title = "Верёвка в девять".encode("cp1251")
+    allowed.html("/header", b"<title>" + title + b"</title>", content_type="text/html; charset=windows-1251")
+    allowed.html("/meta", b'<meta charset="windows-1251"><title>' + title + b"</title>", content_type="text/html")
+    allowed.html("/unknown", b"<title>caf\xc3\xa9</title>", content_type="text/html; charset=no-such-codec")
+
+    assert previews.fetch_preview(allowed.url("/header")).title == "Верёвка в девять"
+    assert previews.fetch_preview(allowed.url("/meta")).title == "Верёвка в девять"
+    assert previews.fetch_preview(allowed.url("/unknown")).title == "café"
+
+
 def test_an_error_status_is_no_preview(allowed):
     assert previews.fetch_preview(allowed.url("/missing")) is None
 
