@@ -9,12 +9,13 @@ transaction, and schedules its broadcasts (conversations.broadcast) with
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -23,9 +24,21 @@ from django.utils.translation import gettext as _
 from accounts.models import ApiToken, Connection, User
 
 from . import broadcast, limits
+from .attachments import MAX_ATTACHMENTS, PreparedFile
 from .emoji import is_single_emoji
 from .formatting import Members, render
-from .models import MESSAGE_MAX_LENGTH, TITLE_MAX_LENGTH, Chat, Membership, Mention, Message, Reaction, direct_key_for
+from .models import (
+    MESSAGE_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Attachment,
+    Chat,
+    Membership,
+    Mention,
+    Message,
+    Reaction,
+    direct_key_for,
+    known_attachments,
+)
 
 
 def _later(callback: Callable[..., None], *args, **kwargs) -> None:
@@ -276,21 +289,27 @@ def send_message(
     *,
     rate_limited: bool = False,
     reply_to: int | None = None,
+    files: Sequence[PreparedFile] = (),
 ) -> tuple[Message, bool]:
-    """Post a message (text, a picture or both); a repeated client_id returns the original instead.
+    """Post a message (text, a picture, files, or any of them together); a repeated client_id returns the original.
 
-    `picture` is the (full size, thumbnail) pair made by `flowchat.images.clean_images`.
+    `picture` is the (full size, thumbnail) pair made by `flowchat.images.clean_images`; `files`,
+    at most MAX_ATTACHMENTS, are made by `conversations.attachments.prepare` (MessageForm does both).
     `rate_limited`: the send counts against the author's send rate (conversations.limits) and
     raises SendingTooFast past it. Every send a person makes (pages, API) passes True; seeding
     and other operator tools that build history do not.
     `reply_to`: the id of the message this one answers, in the same chat.
     """
     text = clean_text(text)
-    if not text and picture is None:
-        raise ValidationError(_("Write something or attach a picture."), code="empty")
+    if not text and picture is None and not files:
+        raise ValidationError(_("Write something or attach a file."), code="empty")
+    if len(files) > MAX_ATTACHMENTS:
+        raise ValidationError(
+            _("A message can carry at most %(limit)d files.") % {"limit": MAX_ATTACHMENTS}, code="too_many_files"
+        )
     original = None if reply_to is None else replied_message(chat, reply_to)
     # A retried upload must not store its files again only to roll them back.
-    if picture is not None and client_id is not None and (existing := _sent_before(author, client_id)):
+    if (picture is not None or files) and client_id is not None and (existing := _sent_before(author, client_id)):
         return _repeated(existing, chat)
     if rate_limited:
         try:
@@ -301,17 +320,26 @@ def send_message(
             if client_id is not None and (existing := _sent_before(author, client_id)):
                 return _repeated(existing, chat)
             raise
+    stored: list[str] = []
     try:
         with transaction.atomic():
             rendered = render(text, _members_by_name(chat, text))
             message = Message(
-                chat=chat, author=author, text=text, html=rendered.html, client_id=client_id, reply_to=original
+                chat=chat,
+                author=author,
+                text=text,
+                html=rendered.html,
+                client_id=client_id,
+                reply_to=original,
+                attachment_count=len(files),
             )
             if picture is not None:
                 full, thumbnail = picture
                 message.image.save(full.name, full, save=False)
                 message.thumbnail.save(thumbnail.name, thumbnail, save=False)
             message.save()
+            if files:
+                known_attachments(message, _attach(message, files, stored))
             # Your own message is read by you. No row: the author is no longer a member, and the
             # message goes with the rollback. (The membership row is locked before the chat's, as
             # in every action that changes members.)
@@ -321,13 +349,41 @@ def send_message(
             if rendered.mentions:
                 Mention.objects.bulk_create(Mention(message=message, user_id=pk) for pk in rendered.mentions)
             _later(broadcast.message_created, message)
-    except IntegrityError:
+    except BaseException as failure:
+        # Rolled back: the files stored for it belong to no message.
+        for name in stored:
+            default_storage.delete(name)
+        if not isinstance(failure, IntegrityError):
+            raise
         # The client_id was used before (a retry, or a concurrent one that won the race).
         existing = None if client_id is None else _sent_before(author, client_id)
         if existing is None:
             raise
         return _repeated(existing, chat)
     return message, True
+
+
+def _attach(message: Message, files: Sequence[PreparedFile], stored: list[str]) -> list[Attachment]:
+    """Store a message's files under random names in its chat's folder (models.attachment_path)."""
+    attachments = []
+    for prepared in files:
+        attachment = Attachment(
+            message=message,
+            name=prepared.name,
+            size=prepared.size,
+            content_type=prepared.content_type,
+            is_image=prepared.is_image,
+            width=prepared.width,
+            height=prepared.height,
+        )
+        extension = "webp" if prepared.is_image else "bin"
+        attachment.file.save(f"file.{extension}", prepared.content, save=False)
+        stored.append(attachment.file.name)
+        if prepared.thumbnail is not None:
+            attachment.thumbnail.save("thumbnail.webp", prepared.thumbnail, save=False)
+            stored.append(attachment.thumbnail.name)
+        attachments.append(attachment)
+    return Attachment.objects.bulk_create(attachments)
 
 
 def replied_message(chat: Chat, message_id: int) -> Message:
@@ -353,7 +409,8 @@ def edit_message(message: Message, by: User, text: str) -> Message:
     """The author changes the text; the message is marked edited and its version goes up."""
     _own_message(message, by)
     text = clean_text(text)
-    if not text and not message.image:
+    # A message of files (or a picture) may lose all its text; one of text alone may not.
+    if not text and not message.image and not message.attachment_count:
         raise ValidationError(_("A message cannot be empty. Delete it instead."), code="empty")
     with transaction.atomic():
         _membership(message.chat, by)
@@ -400,6 +457,7 @@ def delete_message(message: Message, by: User) -> Message:
             thumbnail="",
             image_width=None,
             image_height=None,
+            attachment_count=0,
             deleted_at=deleted_at,
             version=F("version") + 1,
         )
@@ -412,6 +470,11 @@ def delete_message(message: Message, by: User) -> Message:
             return message  # it was deleted already: nothing new to tell
         # Its reactions go with its text: nobody can see or change them any more.
         Reaction.objects.filter(message_id=message.pk).delete()
+        # And its files: their rows now, what is stored once this commits (signals.forget_files).
+        if message.attachment_count:
+            Attachment.objects.filter(message_id=message.pk).delete()
+        known_attachments(message, [])
+        message.attachment_count = 0
         _later(broadcast.message_changed, message.pk, "message.deleted", message.version)
         if files:
             storage = message.image.storage

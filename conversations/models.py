@@ -7,6 +7,7 @@ read-side querysets (the access rule is `Chat.objects.for_user`).
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from flowchat.images import random_name
@@ -37,6 +38,12 @@ def chat_photo_path(instance: Chat, filename: str) -> str:
 
 def message_image_path(instance: Message, filename: str) -> str:
     return random_name("pictures", filename)
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    """files/<chat id>/<random>.<webp|bin>: nothing of the uploader's name, not even its extension."""
+    extension = "webp" if filename.endswith(".webp") and instance.is_image else "bin"
+    return f"files/{instance.message.chat_id}/{uuid.uuid4().hex}.{extension}"
 
 
 def direct_key_for(first_id: int, second_id: int) -> str:
@@ -182,9 +189,25 @@ class Membership(models.Model):
 class MessageQuerySet(models.QuerySet["Message"]):
     def with_people(self) -> MessageQuerySet:
         """With author, subject, the message replied to and its author (the quote every reply shows),
-        and reactions with their people: one query more for any number of messages."""
+        reactions with their people: one query more for any number of messages; and the attachments of
+        those that have any (attachment_count): one more, only when some have."""
         reactions = models.Prefetch("reactions", queryset=Reaction.objects.select_related("user"))
-        return self.select_related("author", "subject", "reply_to__author").prefetch_related(reactions)
+        messages = self.select_related("author", "subject", "reply_to__author").prefetch_related(reactions)
+        messages._with_attachments = True
+        return messages
+
+    def _clone(self) -> MessageQuerySet:
+        clone = super()._clone()
+        clone._with_attachments = getattr(self, "_with_attachments", False)
+        return clone
+
+    def _prefetch_related_objects(self) -> None:
+        super()._prefetch_related_objects()
+        if getattr(self, "_with_attachments", False):
+            # (Rows of values() or values_list() have no attachments to load.)
+            with_files = [row for row in self._result_cache if isinstance(row, Message) and row.attachment_count]
+            if with_files:
+                models.prefetch_related_objects(with_files, "attachments")
 
     def unread_by(self, reader, after) -> MessageQuerySet:
         """What counts as unread for `reader` past read position `after`: others' messages, not system
@@ -236,6 +259,8 @@ class Message(models.Model):
     reply_to = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replies", editable=False
     )
+    # How many files it has (Attachment): the chat list and quotes say "2 files" without loading them.
+    attachment_count = models.PositiveSmallIntegerField(default=0, editable=False)
     # A retried send carries the same client_id and gets the original message back.
     client_id = models.UUIDField(null=True, blank=True, editable=False)
     # Goes up with every edit and the deletion, in the database (F("version") + 1), so changes
@@ -324,7 +349,13 @@ class Message(models.Model):
             return first_line if len(first_line) <= QUOTE_LENGTH else first_line[: QUOTE_LENGTH - 1] + "…"
         if self.image:
             return gettext("Photo")
-        return ""
+        return self.files_text()
+
+    def files_text(self) -> str:
+        """ "3 files", for a message of files only (from attachment_count: no query)."""
+        if not self.attachment_count:
+            return ""
+        return ngettext("%(count)d file", "%(count)d files", self.attachment_count) % {"count": self.attachment_count}
 
     def preview(self) -> str:
         """What the chat list shows for this message."""
@@ -336,7 +367,64 @@ class Message(models.Model):
             return self.text[:200]
         if self.image:
             return gettext("Photo")
-        return ""
+        return self.files_text()
+
+
+def known_attachments(message: Message, attachments: list[Attachment]) -> Message:
+    """Give a message just sent the attachments it was sent with, so that showing it asks nothing."""
+    loaded = Attachment.objects.filter(message=message)
+    loaded._result_cache = list(attachments)
+    loaded._prefetch_done = True
+    cache = getattr(message, "_prefetched_objects_cache", {})
+    message._prefetched_objects_cache = {**cache, "attachments": loaded}
+    return message
+
+
+class Attachment(models.Model):
+    """A file sent with a message (conversations.attachments): served to the chat's members only.
+
+    `name` is the uploader's name cleaned for display, never a path; the file is stored under a
+    random one in its chat's folder. A file that verified as a picture is re-encoded (WebP) and
+    has a thumbnail and its size in pixels; only those are ever shown inline.
+    """
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=200, db_index=True)
+    thumbnail = models.FileField(upload_to=attachment_path, max_length=200, blank=True, db_index=True)
+    name = models.CharField(_("name"), max_length=200)
+    size = models.PositiveBigIntegerField(_("size"))
+    content_type = models.CharField(_("type"), max_length=127)
+    is_image = models.BooleanField(default=False)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def url(self) -> str:
+        """The file (views.attachment_file, members only): a picture shown inline, anything else downloaded."""
+        return self.file.url
+
+    @property
+    def download_url(self) -> str:
+        """Always a download, pictures too."""
+        return self.url if not self.is_image else self.url + "?download"
+
+    @property
+    def thumbnail_url(self) -> str | None:
+        return self.thumbnail.url if self.thumbnail else None
+
+    @property
+    def kind(self) -> str:
+        from .attachments import kind_of
+
+        return kind_of(self.content_type, self.is_image)
 
 
 class Mention(models.Model):

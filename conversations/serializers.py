@@ -17,9 +17,13 @@ from .models import Chat, Membership, Message, reaction_groups
 from .receipts import ReadPositions
 
 
-def message_to_dict(message: Message, positions: ReadPositions, viewer: int | None = None) -> dict[str, Any]:
-    """The contract's Message, plus html, mentions, kind, system_text, thumbnail, deleted_at, version and reactions
-    (needs author, subject and reactions: `Message.objects.with_people()`); `mine` is for `viewer`."""
+def message_to_dict(
+    message: Message, positions: ReadPositions, viewer: int | None = None, *, base_url: str = ""
+) -> dict[str, Any]:
+    """The contract's Message, plus html, mentions, kind, system_text, thumbnail, deleted_at, version,
+    reactions and attachments (needs author, subject, reactions and attachments:
+    `Message.objects.with_people()`); `mine` is for `viewer`. `base_url` ("https://chat.example.org")
+    makes the attachments' urls absolute."""
     return {
         "id": message.pk,
         "author": user_summary(message.author) if message.author else None,
@@ -38,7 +42,26 @@ def message_to_dict(message: Message, positions: ReadPositions, viewer: int | No
         "version": message.version,
         "reactions": reactions_to_list(message, viewer),
         "reply_to": message.reply_to_id,
+        "attachments": attachments_to_list(message, base_url),
     }
+
+
+def attachments_to_list(message: Message, base_url: str = "") -> list[dict[str, Any]]:
+    """[{"name", "size", "content_type", "url", "thumbnail", "width", "height"}], in the order sent."""
+    if not message.attachment_count:
+        return []  # asks nothing of a message without files, prefetched or not
+    return [
+        {
+            "name": attachment.name,
+            "size": attachment.size,
+            "content_type": attachment.content_type,
+            "url": base_url + attachment.url,
+            "thumbnail": base_url + attachment.thumbnail_url if attachment.thumbnail else None,
+            "width": attachment.width,
+            "height": attachment.height,
+        }
+        for attachment in message.attachments.all()
+    ]
 
 
 def reactions_to_list(message: Message, viewer: int | None) -> list[dict[str, Any]]:

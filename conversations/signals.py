@@ -1,4 +1,4 @@
-"""A session or an API token that ends takes its open sockets with it.
+"""A session or an API token that ends takes its open sockets with it; a deleted attachment, its files.
 
 A new password ends every other session of that person (each session holds a hash of the
 password it logged in with). Their tabs' sockets are told to reconnect: a tab of the session
@@ -11,12 +11,14 @@ from typing import Any
 
 from allauth.account.signals import password_changed, password_reset, password_set
 from django.contrib.auth.signals import user_logged_out
+from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from accounts.models import ApiToken
 
 from . import actions
+from .models import Attachment
 
 
 @receiver(user_logged_out, dispatch_uid="conversations.close_session_sockets")
@@ -35,3 +37,12 @@ def reconnect_every_tab(sender: Any, request: Any, user: Any, **kwargs: Any) -> 
 @receiver(post_delete, sender=ApiToken, dispatch_uid="conversations.close_token_sockets")
 def close_token_sockets(sender: type[ApiToken], instance: ApiToken, **kwargs: Any) -> None:
     actions.close_sockets(instance.user_id, token=instance.pk)
+
+
+@receiver(post_delete, sender=Attachment, dispatch_uid="conversations.forget_files")
+def forget_files(sender: type[Attachment], instance: Attachment, **kwargs: Any) -> None:
+    """An attachment gone (its message deleted, its chat deleted) takes its stored files with it,
+    once that commits: a rollback keeps both the row and the file."""
+    names = [field.name for field in (instance.file, instance.thumbnail) if field]
+    storage = instance.file.storage
+    transaction.on_commit(lambda: [storage.delete(name) for name in names], robust=True)

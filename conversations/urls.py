@@ -17,6 +17,7 @@ urlpatterns = [
     path("chats/<int:pk>/initials.svg", views.chat_initials, name="chat_initials"),
     path("chats/viewer-<int:pk>.css", views.viewer_css, name="viewer_css"),
     path("media/pictures/<str:name>", views.picture_file, name="picture_file"),
+    path("media/files/<int:chat_pk>/<str:name>", views.attachment_file, name="attachment_file"),
     path("media/chat-photos/<str:name>", views.chat_photo_file, name="chat_photo_file"),
     path("people/", group_views.people, name="people"),
     path("chats/direct/", group_views.start_direct_chat, name="start_direct_chat"),

@@ -13,6 +13,7 @@ import mimetypes
 import re
 import uuid
 from datetime import timedelta
+from urllib.parse import quote
 
 from django.contrib import messages as notices
 from django.contrib.auth.decorators import login_required
@@ -34,7 +35,7 @@ from accounts.views import initials_svg
 from . import actions
 from .forms import EditMessageForm, MessageForm
 from .limits import ReactingTooFast, SendingTooFast
-from .models import Chat, Membership, Message
+from .models import Attachment, Chat, Membership, Message
 from .permissions import get_chat_for_user, get_message_for_user
 from .receipts import ReadPositions
 from .rendering import items_for
@@ -52,6 +53,8 @@ SYNC_SLACK = timedelta(seconds=10)
 MEDIA_CACHE_CONTROL = "private, max-age=31536000, immutable"
 # A group's initials change when it is renamed, under the same URL.
 INITIALS_CACHE_CONTROL = "private, max-age=60"
+# What RFC 5987 lets `filename*` carry unescaped besides letters, digits and "-._~".
+RFC5987_SAFE = "!#$&+^`|"
 STORED_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}\.[a-z0-9]{1,10}")
 
 
@@ -344,6 +347,7 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
                 client_id=form.cleaned_data["client_id"],
                 rate_limited=True,
                 reply_to=form.cleaned_data["reply_to"],
+                files=form.cleaned_data["files"],
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -567,3 +571,48 @@ def chat_photo_file(request: HttpRequest, name: str) -> FileResponse:
     if not Chat.objects.seen_from_outside(request.user).filter(photo=path).exists():
         raise Http404
     return _stored_file(path)
+
+
+def _ascii_fallback(name: str) -> str:
+    """The plain `filename=` of Content-Disposition, for clients that do not read `filename*`:
+    printable ASCII without quotes or backslashes, anything else an underscore."""
+    fallback = "".join(char if " " <= char <= "~" and char not in '"\\' else "_" for char in name)
+    return fallback or "file"
+
+
+@require_GET
+def attachment_file(request: HttpRequest, chat_pk: int, name: str) -> FileResponse:
+    """A file sent in a chat, for its members only (404 for anyone else, as for its pictures).
+
+    Always a download (`Content-Disposition: attachment`, application/octet-stream, nosniff), so
+    that nothing uploaded is ever run or rendered by the browser as this site's page, whatever
+    its bytes. Only a verified picture (re-encoded when it was sent) and its thumbnail are shown
+    inline, as image/webp; `?download` makes a picture a download too. The name the browser
+    saves it under is the one shown in the chat (RFC 6266: `filename` in ASCII, `filename*` in UTF-8).
+    """
+    if not STORED_NAME.fullmatch(name):
+        raise Http404
+    path = f"files/{chat_pk}/{name}"
+    attachment = (
+        Attachment.objects.filter(
+            Q(file=path) | Q(thumbnail=path), message__chat__in=Chat.objects.for_user(request.user)
+        )
+        .filter(message__chat_id=chat_pk)
+        .first()
+    )
+    if attachment is None or not default_storage.exists(path):
+        raise Http404
+    is_thumbnail = attachment.thumbnail.name == path
+    inline = attachment.is_image and "download" not in request.GET
+    content_type = "image/webp" if attachment.is_image else "application/octet-stream"
+    response = FileResponse(default_storage.open(path, "rb"), content_type=content_type)
+    shown = attachment.name if not is_thumbnail else f"thumbnail-{attachment.name}"
+    disposition = "inline" if inline else "attachment"
+    response["Content-Disposition"] = (
+        f"{disposition}; filename=\"{_ascii_fallback(shown)}\"; filename*=UTF-8''{quote(shown, safe=RFC5987_SAFE)}"
+    )
+    response["Cache-Control"] = MEDIA_CACHE_CONTROL
+    response["X-Content-Type-Options"] = "nosniff"
+    # Even if a browser were to render it, a document from here may run nothing and load nothing.
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

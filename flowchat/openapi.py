@@ -420,6 +420,8 @@ MESSAGE_MAX_LENGTH = 10_000
 # As conversations.models.REACTION_MAX_LENGTH and conversations.limits (flowchat/tests/test_openapi.py checks).
 REACTION_MAX_LENGTH = 64
 MAX_REACTIONS_PER_MESSAGE = 20
+MAX_ATTACHMENTS = 10  # conversations.attachments
+ATTACHMENT_NAME_MAX_LENGTH = 120
 REACTION_RATE_BURST = 30
 REACTION_RATE_PER_MINUTE = 60
 TITLE_MAX_LENGTH = 100
@@ -553,6 +555,7 @@ SCHEMAS |= {
             "version",
             "reactions",
             "reply_to",
+            "attachments",
         ],
         "additionalProperties": False,
         "properties": {
@@ -623,6 +626,51 @@ SCHEMAS |= {
                 "description": "Each emoji people reacted with, the first added first; empty for a deleted "
                 "message and a system line. Reactions do not change `version`.",
             },
+            "attachments": {
+                "type": "array",
+                "items": ref("Attachment"),
+                "maxItems": MAX_ATTACHMENTS,
+                "description": "The files sent with it, in the order they were sent; empty when none, and once "
+                "it is deleted (its files are deleted with it).",
+            },
+        },
+    },
+    "Attachment": {
+        "type": "object",
+        "required": ["name", "size", "content_type", "url", "thumbnail", "width", "height"],
+        "additionalProperties": False,
+        "description": "A file sent with a message. A file that verified as a JPEG, PNG, GIF or WebP picture "
+        "was re-encoded as WebP without its metadata (at most 2048 px on its long side) and has a thumbnail; "
+        "anything else is kept as it was sent.",
+        "properties": {
+            "name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": ATTACHMENT_NAME_MAX_LENGTH,
+                "description": "The name it was sent with, for display only: without any folder, control or "
+                "bidirectional-override characters, at most 120 characters (a picture's ends in .webp).",
+            },
+            "size": {"type": "integer", "minimum": 0, "description": "In bytes, as stored."},
+            "content_type": {
+                "type": "string",
+                "description": "`image/webp` for a verified picture; otherwise what the name suggests (never an "
+                "image type), or `application/octet-stream`. A label only: the file itself is always served as "
+                "`application/octet-stream` with `Content-Disposition: attachment`.",
+            },
+            "url": {
+                "type": "string",
+                "format": "uri-reference",
+                "description": "The file, for the chat's members only (same token or session). Absolute in HTTP "
+                "answers; relative to the site in socket events. A picture is served inline (add `?download` to "
+                "save it), anything else as a download.",
+            },
+            "thumbnail": {
+                "type": ["string", "null"],
+                "format": "uri-reference",
+                "description": "A picture's thumbnail, at most 480 px on its long side; null for other files.",
+            },
+            "width": {"type": ["integer", "null"], "minimum": 1, "description": "A picture's width in pixels."},
+            "height": {"type": ["integer", "null"], "minimum": 1, "description": "A picture's height in pixels."},
         },
     },
     "ReactionSummary": {
@@ -775,9 +823,10 @@ SCHEMAS |= {
     },
     "NewMessageUpload": {
         "type": "object",
-        "required": ["chat", "image"],
+        "required": ["chat"],
+        "anyOf": [{"required": ["image"]}, {"required": ["files"]}],
         "additionalProperties": False,
-        "description": "A message with a picture, and text if you like.",
+        "description": "A message with a picture and/or files, and text if you like (send text alone as JSON).",
         "properties": {
             "chat": {**ID_STRING, "description": "A chat you are a member of."},
             "text": {"type": "string", "maxLength": MESSAGE_MAX_LENGTH},
@@ -788,14 +837,23 @@ SCHEMAS |= {
                 "description": "A JPEG, PNG, GIF or WebP picture within the upload limits; it is re-encoded "
                 "without its metadata, at most 2048 px on its long side.",
             },
+            "files": {
+                "type": "array",
+                "items": UPLOAD,
+                "maxItems": MAX_ATTACHMENTS,
+                "description": "Files of any type: the part repeated, once a file, at most 10. Each at most "
+                "`UPLOAD_MAX_BYTES`, all of them (and the picture) at most `MESSAGE_UPLOAD_MAX_BYTES` together; "
+                "a larger body is refused with 413 before it is read.",
+            },
         },
     },
     "MessageChanges": {
         "type": "object",
         "required": ["text"],
         "additionalProperties": False,
-        "description": "Only the text can change; any other field (`chat` included) is refused with 400.",
-        "properties": {"text": {"type": "string", "minLength": 1, "maxLength": MESSAGE_MAX_LENGTH}},
+        "description": "Only the text can change; any other field (`chat` included) is refused with 400. "
+        "Empty text is refused (400) unless the message has a picture or files.",
+        "properties": {"text": {"type": "string", "maxLength": MESSAGE_MAX_LENGTH}},
     },
     "NewMember": {
         "type": "object",
@@ -1084,7 +1142,7 @@ PATHS |= {
         "post": operation(
             operation_id="sendMessage",
             summary="Send a message",
-            description="Text as JSON, or a picture (with text if you like) as multipart/form-data. "
+            description="Text as JSON, or a picture and/or files (with text if you like) as multipart/form-data. "
             "Members only: " + NOT_A_MEMBER + " "
             "Each person may send a burst of `SEND_RATE_BURST` messages, then `SEND_RATE_PER_MINUTE` "
             "(pages and API together); past that the answer is 429 with Retry-After and nothing is "

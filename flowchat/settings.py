@@ -264,13 +264,16 @@ MEDIA_ROOT = Path(os.getenv("MEDIA_ROOT", BASE_DIR / "media"))
 MEDIA_URL = "/media/"
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
 UPLOAD_MAX_PIXELS = envint("UPLOAD_MAX_PIXELS", 25_000_000)
+# One message may carry up to 10 files (conversations.attachments), each up to UPLOAD_MAX_BYTES;
+# all of them and its picture together up to this. Bodies are bounded by it, not by 10 × the file limit.
+MESSAGE_UPLOAD_MAX_BYTES = envint("MESSAGE_UPLOAD_MAX_BYTES", 4 * UPLOAD_MAX_BYTES)
 # Django holds a form or JSON body of at most this much in memory (larger: 413); an uploaded
 # file over FILE_UPLOAD_MAX_MEMORY_SIZE is spooled to a temporary file, not held in memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Any request body over this is refused with 413 before it is read (flowchat.request_bodies):
-# room for the largest picture and the form around it. 0 leaves it to the front proxy alone.
-MAX_REQUEST_BYTES = envint("MAX_REQUEST_BYTES", UPLOAD_MAX_BYTES + 1024 * 1024)
+# room for the largest message's files and the form around them. 0 leaves it to the front proxy alone.
+MAX_REQUEST_BYTES = envint("MAX_REQUEST_BYTES", max(UPLOAD_MAX_BYTES, MESSAGE_UPLOAD_MAX_BYTES) + 1024 * 1024)
 
 # Internationalisation ---------------------------------------------------------
 

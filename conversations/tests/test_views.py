@@ -574,7 +574,7 @@ def test_a_double_submit_with_the_same_client_id_makes_one_message(as_alice, cha
 @pytest.mark.parametrize(
     ("form", "error"),
     [
-        ({"text": "   "}, "Write something or attach a picture."),
+        ({"text": "   "}, "Write something or attach a file."),
         ({"text": "x" * 10_001}, "Ensure this value has at most 10000 characters (it has 10001)."),
         (
             {"text": "Look", "image": b"not a picture"},
@@ -621,7 +621,7 @@ def test_a_refused_send_without_javascript_is_the_chat_at_its_newest_message(as_
     assert (path, fragment) == (chat_url(chat), "bottom")  # the chat's own address, scrolled to its end
     assert response.status_code == 400
     assert 'id="bottom"' in html
-    assert re.search(r'id="composer-errors" role="alert">\s*<p>Write something or attach a picture.</p>', html)
+    assert re.search(r'id="composer-errors" role="alert">\s*<p>Write something or attach a file.</p>', html)
     assert ids(html) == [message.pk for message in history[-PAGE_SIZE:]]  # the newest page, not the oldest
     assert chat.messages.count() == PAGE_SIZE + 10
 

@@ -91,9 +91,92 @@ if (!CSS.supports("field-sizing", "content")) {
 // Show the name of the chosen picture beside the paperclip.
 document.addEventListener("change", (event) => {
   const input = event.target;
-  if (!(input instanceof HTMLInputElement) || input.type !== "file") return;
+  if (!(input instanceof HTMLInputElement) || input.type !== "file" || input.hasAttribute("data-files")) return;
   const label = input.form && input.form.querySelector("[data-attach-name]");
   if (label) label.textContent = input.files.length ? input.files[0].name : "";
+});
+
+// Files for a message: chosen with the button, dropped on the composer or pasted into it ------------
+// They all live in the one <input name="files" multiple> (through a DataTransfer), so the form
+// sends them as it would without JavaScript; the list under the composer shows them, each with
+// a Remove button.
+
+const filesInput = (form) => form && form.querySelector("input[data-files]");
+
+function setFiles(input, files) {
+  const transfer = new DataTransfer();
+  for (const file of files) transfer.items.add(file);
+  input.files = transfer.files;
+  input.dispatchEvent(new Event("change", { bubbles: true }));
+}
+
+function addFiles(form, added) {
+  const input = filesInput(form);
+  if (!input || !added.length) return false;
+  setFiles(input, [...input.files, ...added]);
+  return true;
+}
+
+function showChosenFiles(input) {
+  const list = input.form.querySelector("#chosen-files");
+  if (!list) return;
+  list.replaceChildren();
+  [...input.files].forEach((file, index) => {
+    const item = document.createElement("li");
+    const name = document.createElement("bdi");
+    name.textContent = file.name; // text, never markup: the name is the sender's to choose
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "button button-quiet button-small";
+    remove.dataset.removeFile = String(index);
+    remove.textContent = list.dataset.removeLabel;
+    remove.setAttribute("aria-label", `${list.dataset.removeLabel} ${file.name}`);
+    item.append(name, remove);
+    list.append(item);
+  });
+  list.hidden = input.files.length === 0;
+}
+
+document.addEventListener("change", (event) => {
+  const input = event.target;
+  if (input instanceof HTMLInputElement && input.hasAttribute("data-files")) showChosenFiles(input);
+});
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-remove-file]");
+  if (!button) return;
+  const form = button.closest("form");
+  const input = filesInput(form);
+  const index = Number(button.dataset.removeFile);
+  setFiles(input, [...input.files].filter((_file, position) => position !== index));
+  (form.querySelector("#chosen-files [data-remove-file]") || form.querySelector("textarea")).focus();
+});
+
+document.addEventListener("paste", (event) => {
+  const form = event.target.closest && event.target.closest("#composer");
+  const files = [...((event.clipboardData && event.clipboardData.files) || [])];
+  // A pasted picture (a screenshot) is attached; pasted text stays text.
+  if (form && files.length && addFiles(form, files)) event.preventDefault();
+});
+
+for (const type of ["dragenter", "dragover"]) {
+  document.addEventListener(type, (event) => {
+    const form = event.target.closest && event.target.closest("#composer");
+    if (!form || !event.dataTransfer || ![...event.dataTransfer.types].includes("Files")) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "copy";
+    form.classList.add("is-dropping");
+  });
+}
+document.addEventListener("dragleave", (event) => {
+  const form = event.target.closest && event.target.closest("#composer");
+  if (form && !form.contains(event.relatedTarget)) form.classList.remove("is-dropping");
+});
+document.addEventListener("drop", (event) => {
+  const form = event.target.closest && event.target.closest("#composer");
+  if (!form || !event.dataTransfer) return;
+  form.classList.remove("is-dropping");
+  if (event.dataTransfer.files.length && addFiles(form, [...event.dataTransfer.files])) event.preventDefault();
 });
 
 // htmx ------------------------------------------------------------------------------------

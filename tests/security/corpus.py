@@ -96,3 +96,21 @@ def shown(text: str) -> str:
     parser.feed(to_html(text.strip()))
     parser.close()
     return "".join(parser.parts)
+
+
+# File names, as an upload may carry them (conversations.attachments.clean_name): each must be
+# shown as text (without its folders, control and bidi characters) and never used as a path.
+# The value is the name as the chat shows it.
+FILE_NAMES: dict[str, tuple[str, str]] = {
+    "img onerror": ("<img src=x onerror=alert(1)>.pdf", "<img src=x onerror=alert(1)>.pdf"),
+    "event handler": ('<b onmouseover="alert(1)">hover.txt', '<b onmouseover="alert(1)">hover.txt'),
+    "oob messages": ('<div id="messages" hx-swap-oob="true">x.txt', '<div id="messages" hx-swap-oob="true">x.txt'),
+    "parent folders": ("../../etc/passwd", "passwd"),
+    "windows folders": ("..\\..\\windows\\system.ini", "system.ini"),
+    "bidi override": ("\u202egpj.exe", "gpj.exe"),
+    "isolates and controls": ("a\u2066b\u2069c\x00d\x1fe\n.txt", "abcde .txt"),
+    "line separator and tab": ("two\u2028lines  and\tspaces.txt", "two lines and spaces.txt"),
+    "template injection": ("{{ request.user.password }}.txt", "{{ request.user.password }}.txt"),
+    "only dots": ("..", "file"),
+    "nothing": ("", "file"),
+}

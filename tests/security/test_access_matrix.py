@@ -33,6 +33,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from accounts.models import User
 from conftest import make_person
 from conversations import actions
+from conversations.attachments import prepare
+from conversations.forms import MessageForm
 from conversations.models import Chat, Membership, Message
 from conversations.routing import websocket_urlpatterns
 from conversations.tests.test_consumers import events, open_tab, pushed, script
@@ -63,6 +65,10 @@ def _upload() -> SimpleUploadedFile:
     return SimpleUploadedFile("picture.png", picture().getvalue(), content_type="image/png")
 
 
+def _document() -> SimpleUploadedFile:
+    return SimpleUploadedFile("topo.pdf", b"%PDF-1.4 the route", content_type="application/pdf")
+
+
 def _picture_pair():
     return tuple(clean_images(_upload(), [PICTURE, THUMBNAIL]))
 
@@ -77,11 +83,18 @@ def build_world(*, remove_bob: bool = True) -> World:
     for chat, other in ((group, bob), (direct, dave)):
         theirs, _ = actions.send_message(chat, other, "Rope at nine?")
         mine, _ = actions.send_message(chat, alice, "Yes, and the photos", picture=_picture_pair())
+        form = MessageForm({"text": "The topo"}, {"files": [_upload(), _document()]})
+        assert form.is_valid(), form.errors
+        with_files, _ = actions.send_message(chat, alice, "The topo", files=form.cleaned_data["files"])
+        picture_file, document = with_files.attachments.all()
         world.names[chat.pk] = {
             "message": mine.pk,
             "their_message": theirs.pk,
             "picture": mine.image.name.rsplit("/", 1)[-1],
             "thumbnail": mine.thumbnail.name.rsplit("/", 1)[-1],
+            "file": document.file.name.rsplit("/", 1)[-1],
+            "picture_file": picture_file.file.name.rsplit("/", 1)[-1],
+            "file_thumbnail": picture_file.thumbnail.name.rsplit("/", 1)[-1],
         }
     group.refresh_from_db()
     world.names[group.pk]["photo"] = group.photo.name.rsplit("/", 1)[-1]
@@ -189,6 +202,10 @@ PROBES = [
     Probe("GET", CHAT + "/initials.svg"),
     Probe("GET", "/media/pictures/{picture}"),
     Probe("GET", "/media/pictures/{thumbnail}"),
+    Probe("GET", "/media/files/{chat}/{file}"),
+    Probe("GET", "/media/files/{chat}/{picture_file}"),
+    Probe("GET", "/media/files/{chat}/{picture_file}?download"),
+    Probe("GET", "/media/files/{chat}/{file_thumbnail}"),
     Probe("GET", "/media/chat-photos/{photo}", group_only=True),
     # The group pages.
     Probe("GET", CHAT + "/settings/"),
@@ -396,6 +413,9 @@ def test_a_removed_member_is_refused_the_chat_as_a_stranger_is(world):
 SOCKET_EVENTS: dict[str, Callable[[World], Any]] = {
     "message.created": lambda w: actions.send_message(w.group, w.dave, "After bob left"),
     "message.created with a picture": lambda w: actions.send_message(w.group, w.dave, picture=_picture_pair()),
+    "message.created with files": lambda w: actions.send_message(
+        w.group, w.dave, files=[prepare(_document()), prepare(_upload())]
+    ),
     "message.edited": lambda w: actions.edit_message(
         Message.objects.get(pk=w.names[w.group.pk]["message"]), w.alice, "Edited after bob left"
     ),
