@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiToken, Connection, User
 
-from . import broadcast, limits
+from . import broadcast, limits, push
 from .attachments import MAX_ATTACHMENTS, PreparedFile
 from .emoji import is_single_emoji
 from .formatting import Members, render
@@ -35,6 +35,7 @@ from .models import (
     Membership,
     Mention,
     Message,
+    Notifications,
     Reaction,
     direct_key_for,
     known_attachments,
@@ -63,6 +64,7 @@ def get_or_create_direct_chat(user: User, other: User) -> tuple[Chat, bool]:
         # Another request created it between our lookup and our insert: theirs is the chat.
         return Chat.objects.get(direct_key=key), False
     _later(broadcast.chat_created, chat.pk)
+    _later(push.direct_chat_created, chat.pk, user.pk)
     return chat, True
 
 
@@ -105,6 +107,8 @@ def create_group(creator: User, title: str, members: Iterable[User] = (), photo:
         for member in others.values():
             _system_line(chat, Message.Kind.ADDED, creator, member, quiet=True)
         _later(broadcast.chat_created, chat.pk, by=creator.pk)
+        for member in others.values():
+            _later(push.member_added, chat.pk, member.pk, creator.pk)
     return chat
 
 
@@ -172,6 +176,7 @@ def add_member(chat: Chat, by: User, user: User) -> Membership:
             )
         _members_changed(chat)
         _later(broadcast.member_added, chat.pk, user.pk, by=by.pk)
+        _later(push.member_added, chat.pk, user.pk, by.pk)
         line = _system_line(chat, Message.Kind.ADDED, by, user)
         # They start with the history already read: only what comes next is new to them.
         membership.last_read_message_id = line.pk
@@ -249,6 +254,17 @@ def leave_chat(chat: Chat, user: User) -> None:
             heir.role = Membership.Role.OWNER
             heir.save(update_fields=["role"])
             _system_line(chat, Message.Kind.OWNER, user, heir.user)
+
+
+def set_notifications(chat: Chat, user: User, level: str | None) -> Membership:
+    """A member chooses which new messages of the chat notify them (None: the chat's default)."""
+    if level is not None and level not in Notifications.values:
+        raise ValidationError(_("That notification level is not available."), code="invalid")
+    with transaction.atomic():
+        membership = _membership(chat, user)
+        membership.notifications = level
+        membership.save(update_fields=["notifications"])
+    return membership
 
 
 def clean_text(text: str) -> str:
@@ -349,6 +365,8 @@ def send_message(
             if rendered.mentions:
                 Mention.objects.bulk_create(Mention(message=message, user_id=pk) for pk in rendered.mentions)
             _later(broadcast.message_created, message)
+            # Web Push for members with no shown tab: queued, sent by conversations.webpush's workers.
+            _later(push.message_created, message.pk)
     except BaseException as failure:
         # Rolled back: the files stored for it belong to no message.
         for name in stored:
@@ -617,26 +635,40 @@ def deactivate_person(user: User) -> None:
         _later(broadcast.close_sockets, user.pk, person=True)
 
 
+def socket_visibility(channel_name: str, visible: bool) -> None:
+    """A socket's page was shown or hidden (conversations.consumers): who sees new messages, for push."""
+    Connection.objects.filter(channel_name=channel_name).update(visible=visible)
+
+
 def sockets_changed(
-    opened: Mapping[str, int], closed: Mapping[str, int] | None = None, alive: Iterable[str] | None = None
+    opened: Mapping[str, int],
+    closed: Mapping[str, int] | None = None,
+    alive: Iterable[str] | None = None,
+    *,
+    hidden: Iterable[str] = (),
 ) -> None:
     """What a server process's sockets did since it last said (conversations.presence), in one go.
 
-    `opened` and `closed` map channel names to people. `alive`, every PRESENCE_HEARTBEAT_SECONDS,
-    lists all the process's open sockets: they are renewed, and the sockets of a process that
-    died (not renewed for PRESENCE_TTL_SECONDS) end, their people going offline. The number of
-    queries is the same for one socket and for ten thousand.
+    `opened` and `closed` map channel names to people; `hidden` names the opened ones that do
+    not count as someone looking (a script's: conversations.push sends to its person). `alive`,
+    every PRESENCE_HEARTBEAT_SECONDS, lists all the process's open sockets: they are renewed,
+    and the sockets of a process that died (not renewed for PRESENCE_TTL_SECONDS) end, their
+    people going offline. The number of queries is the same for one socket and for ten thousand.
     """
     now = timezone.now()
     until = now + _presence_ttl()
     closed = closed or {}
+    hidden = set(hidden)
     concerned = set(opened.values()) | set(closed.values())
     with transaction.atomic():
         if closed:
             Connection.objects.filter(channel_name__in=list(closed)).delete()
         if opened:
             Connection.objects.bulk_create(
-                [Connection(channel_name=name, user_id=user_id, expires_at=until) for name, user_id in opened.items()],
+                [
+                    Connection(channel_name=name, user_id=user_id, expires_at=until, visible=name not in hidden)
+                    for name, user_id in opened.items()
+                ],
                 ignore_conflicts=True,
             )
         expired: set[int] = set()

@@ -35,7 +35,7 @@ from . import actions
 from .directory import attach_previews, open_groups
 from .forms import EditMessageForm, GroupForm, GroupPhotoForm, MessageForm, RenameGroupForm
 from .limits import ReactingTooFast, SendingTooFast
-from .models import Chat, Membership, Message, no_reactions_yet
+from .models import Chat, Membership, Message, Notifications, no_reactions_yet
 from .permissions import get_chat_for_user, get_message_for_user
 from .receipts import ReadPositions
 from .search import MAX_QUERY_LENGTH, search_messages
@@ -251,16 +251,20 @@ def chat(request: ApiRequest, pk: int) -> HttpResponse:
     chat = get_chat_for_user(request.user, pk)
     data = request.data
     remove_photo = False
-    is_open = None
+    is_open = notifications = None
     if is_multipart(request):
         errors = refuse_unknown(data, ("title",), rejected={"photo": "Must be a file.", "is_open": "Send it as JSON."})
         errors |= refuse_files(request, ("photo",))
     else:
-        errors = refuse_unknown(data, ("title", "photo", "is_open"))
+        errors = refuse_unknown(data, ("title", "photo", "is_open", "notifications"))
         if "photo" in data:
             if data["photo"] is not None:
                 errors["photo"] = ["Send null to remove the photo; upload a new one as multipart/form-data."]
             remove_photo = True
+        if "notifications" in data:
+            if data["notifications"] not in Notifications.values:
+                errors["notifications"] = ['Must be "all", "mentions" or "none".']
+            notifications = data["notifications"]
         if "is_open" in data:
             if not isinstance(data["is_open"], bool):
                 errors["is_open"] = ["Must be true or false."]
@@ -269,8 +273,8 @@ def chat(request: ApiRequest, pk: int) -> HttpResponse:
     raise_if(errors)
     new_title = data.get("title")
     change_photo = remove_photo or "photo" in request.files
-    if new_title is None and not change_photo and is_open is None:
-        raise ApiError(400, 'Send a new title, a photo, "photo": null to remove it, or is_open.')
+    if new_title is None and not change_photo and is_open is None and notifications is None:
+        raise ApiError(400, 'Send a new title, a photo, "photo": null to remove it, is_open or notifications.')
 
     title = photo = None
     if new_title is not None:
@@ -291,6 +295,8 @@ def chat(request: ApiRequest, pk: int) -> HttpResponse:
             actions.set_group_photo(chat, request.user, photo)
         if is_open is not None:
             actions.set_group_open(chat, request.user, is_open)
+        if notifications is not None:
+            actions.set_notifications(chat, request.user, notifications)
     return chat_answer(request.user, chat.pk)
 
 

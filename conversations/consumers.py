@@ -8,7 +8,8 @@ and from then on keeps them from the events it sees, so it can add what differs 
 joins a chat's group when its person is added and leaves it when they are removed; an event
 with a newer membership version than it knows makes it check its membership first.
 
-Writes still go over HTTP; the one thing a socket sends is "I am typing". A tab gets HTML
+Writes still go over HTTP; what a socket sends is "I am typing" and whether its page is shown
+(visibility: a person with no shown tab gets Web Push notifications). A tab gets HTML
 (htmx out-of-band swaps, in its language, the parts that fit the page it shows); a script
 gets JSON events. Forwarding skips the connection clean-up that channels runs before every
 handler (a thread hop per delivered event; see `dispatch`).
@@ -187,6 +188,7 @@ class PersonSocket(AsyncWebsocketConsumer):
     joined = False
     forgotten = False
     ending = False  # closed for what it sent: what it sent after is ignored
+    visible = True  # what the socket's Connection row says (accounts.models.Connection.visible)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         # A send to a tab that closed meanwhile ends this consumer like a disconnect (conversations.peers).
@@ -264,7 +266,7 @@ class PersonSocket(AsyncWebsocketConsumer):
         except LAYER_DOWN:
             await self.discard(groups)
             raise
-        await presence.open(self.channel_name, self.user.pk)
+        await presence.open(self.channel_name, self.user.pk, visible=self.visible)
         self.joined = True
 
     async def forget(self) -> None:
@@ -430,8 +432,24 @@ class PersonSocket(AsyncWebsocketConsumer):
                 await self.refuse("typing needs a chat id.")
                 return
             await self.typing(chat_id)
+        elif kind == "visibility":
+            visible = content.get("visible")
+            if not isinstance(visible, bool):
+                await self.refuse("visibility needs visible: true or false.")
+                return
+            await self.shown(visible)
         else:
-            await self.refuse('Unknown type; the socket takes {"type": "typing", "chat": <id>}.')
+            await self.refuse(
+                'Unknown type; the socket takes {"type": "typing", "chat": <id>}'
+                ' and {"type": "visibility", "visible": true | false}.'
+            )
+
+    async def shown(self, visible: bool) -> None:
+        """The tab's page was shown or hidden: while none of a person's tabs is shown, they get pushes."""
+        if visible == self.visible:
+            return
+        self.visible = visible
+        await database_sync_to_async(actions.socket_visibility)(self.channel_name, visible)
 
     async def typing(self, chat_id: int) -> None:
         if chat_id not in self.chats:
@@ -531,6 +549,10 @@ class BrowserSocket(PersonSocket):
 
 class ApiSocket(PersonSocket):
     """/ws/api/?after=<message id>: a script, with `Authorization: Token <key>`; JSON events."""
+
+    # A script is nobody looking at a page: its person still gets pushes, unless it says
+    # {"type": "visibility", "visible": true} (a native wrapper in the foreground).
+    visible = False
 
     async def connect(self) -> None:
         headers = dict(self.scope.get("headers", []))

@@ -163,6 +163,23 @@ class Chat(models.Model):
         return (other or viewer).avatar_url
 
 
+class Notifications(models.TextChoices):
+    ALL = "all", _("All messages")
+    MENTIONS = "mentions", _("Mentions and replies to me only")
+    NONE = "none", _("Nothing")
+
+
+# Groups bigger than this notify only of mentions and replies unless a member chooses otherwise.
+BIG_GROUP = 20
+
+
+def default_notifications(chat: Chat, member_count: int) -> str:
+    """All for direct chats and groups of up to BIG_GROUP members, mentions for bigger ones."""
+    if not chat.is_group or member_count <= BIG_GROUP:
+        return Notifications.ALL
+    return Notifications.MENTIONS
+
+
 class Membership(models.Model):
     class Role(models.TextChoices):
         OWNER = "owner", _("Owner")
@@ -175,6 +192,10 @@ class Membership(models.Model):
     # Messages up to this id are read; it gives unread counts and read receipts.
     last_read_message_id = models.BigIntegerField(null=True, blank=True)
     muted = models.BooleanField(_("muted"), default=False)
+    # Which new messages notify this member by push; None follows the default (default_notifications).
+    notifications = models.CharField(
+        _("notifications"), max_length=10, choices=Notifications, null=True, blank=True, default=None
+    )
 
     class Meta:
         verbose_name = _("member")
@@ -509,3 +530,8 @@ def reaction_groups(message: Message) -> list[ReactionGroup]:
     for reaction in message.reactions.all():
         people.setdefault(reaction.emoji, []).append(reaction.user)
     return [ReactionGroup(emoji, tuple(reactors)) for emoji, reactors in people.items()]
+
+
+def notifications_for(membership: Membership, chat: Chat, member_count: int) -> str:
+    """The member's notification level in effect: their choice, or the chat's default."""
+    return membership.notifications or default_notifications(chat, member_count)

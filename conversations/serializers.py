@@ -13,7 +13,7 @@ from django.urls import reverse
 from accounts.models import User
 from accounts.serializers import iso, user_summary
 
-from .models import Chat, Membership, Message, reaction_groups
+from .models import Chat, Membership, Message, notifications_for, reaction_groups
 from .receipts import ReadPositions
 
 
@@ -94,6 +94,7 @@ def chat_to_dict(chat: Chat, viewer: User) -> dict[str, Any]:
         "display_time": iso(last.created_at if last else chat.created_at),
         "last_message": last.preview() if last else None,
         "unread_count": chat.unread_count,
+        "notifications": _notifications(chat, viewer),
     }
 
 
@@ -128,3 +129,9 @@ def member_to_dict(membership: Membership) -> dict[str, Any]:
 
 def _other(chat: Chat, viewer: User) -> User:
     return chat.other_member(viewer) or viewer
+
+
+def _notifications(chat: Chat, viewer: User) -> str:
+    memberships = chat.memberships.all()
+    mine = next((membership for membership in memberships if membership.user_id == viewer.pk), None)
+    return notifications_for(mine, chat, len(memberships)) if mine else "all"

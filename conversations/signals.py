@@ -1,4 +1,5 @@
-"""A session or an API token that ends takes its open sockets with it; a deleted attachment, its files.
+"""A session or an API token that ends takes its open sockets with it (and a session, its push
+device); a deleted attachment, its files.
 
 A new password ends every other session of that person (each session holds a hash of the
 password it logged in with). Their tabs' sockets are told to reconnect: a tab of the session
@@ -15,7 +16,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from accounts.models import ApiToken
+from accounts.models import ApiToken, PushSubscription
 
 from . import actions
 from .models import Attachment
@@ -25,6 +26,13 @@ from .models import Attachment
 def close_session_sockets(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if user is not None and request is not None and request.session.session_key:
         actions.close_sockets(user.pk, session=request.session.session_key)
+
+
+@receiver(user_logged_out, dispatch_uid="conversations.remove_session_devices")
+def remove_session_devices(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """Logging out removes the device this session turned notifications on for (the settings page)."""
+    if user is not None and request is not None and request.session.session_key:
+        PushSubscription.objects.filter(user=user, session_key=request.session.session_key).delete()
 
 
 @receiver(password_changed, dispatch_uid="conversations.reconnect_every_tab_changed")

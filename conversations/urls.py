@@ -29,6 +29,7 @@ urlpatterns = [
     path("chats/<int:pk>/members/<int:user_pk>/remove/", group_views.remove_member, name="remove_member"),
     path("chats/<int:pk>/leave/", group_views.leave, name="leave_chat"),
     path("chats/<int:pk>/open/", group_views.set_open, name="set_group_open"),
+    path("chats/<int:pk>/notifications/", group_views.notifications, name="chat_notifications"),
     path("chats/<int:pk>/join/", group_views.join, name="join_group"),
     path("groups/", group_views.group_directory, name="group_directory"),
     path("search/", search_views.search, name="search"),

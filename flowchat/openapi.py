@@ -158,6 +158,10 @@ SCHEMAS |= {
             },
             "is_online": {"type": "boolean"},
             "last_active": {"type": ["string", "null"], "format": "date-time"},
+            "push_previews": {
+                "type": "boolean",
+                "description": "Only on your own User: whether push notifications show the message text.",
+            },
         },
     },
     "UserListItem": {
@@ -198,7 +202,8 @@ SCHEMAS |= {
             "username": {
                 "type": "string",
                 "minLength": 1,
-                "description": "The username (any case) or the email address.",
+                "pattern": "\\S",
+                "description": "The username (any case) or the email address (not only spaces).",
             },
             "password": {"type": "string", "minLength": 1},
         },
@@ -229,6 +234,7 @@ SCHEMAS |= {
             "first_name": {"type": "string", "maxLength": 150, "pattern": NO_NUL},
             "last_name": {"type": "string", "maxLength": 150, "pattern": NO_NUL},
             "bio": {"type": "string", "maxLength": 500, "pattern": NO_NUL},
+            "push_previews": {"type": "boolean", "description": "Show message text in push notifications."},
             "avatar": {
                 "type": ["null", "string"],
                 "description": "null removes the avatar (back to initials); the current avatar URL keeps it.",
@@ -249,6 +255,7 @@ SCHEMAS |= {
             "first_name": {"type": "string", "maxLength": 150, "pattern": NO_NUL},
             "last_name": {"type": "string", "maxLength": 150, "pattern": NO_NUL},
             "bio": {"type": "string", "maxLength": 500, "pattern": NO_NUL},
+            "push_previews": {"type": "string", "enum": ["true", "false"]},
             "avatar": {
                 "type": "string",
                 "contentMediaType": "application/octet-stream",
@@ -490,6 +497,7 @@ SCHEMAS |= {
             "display_time",
             "last_message",
             "unread_count",
+            "notifications",
         ],
         "additionalProperties": False,
         "properties": {
@@ -532,6 +540,12 @@ SCHEMAS |= {
                 "minimum": 0,
                 "description": "Others' messages after your read position (system lines and deleted messages "
                 "do not count).",
+            },
+            "notifications": {
+                "type": "string",
+                "enum": ["all", "mentions", "none"],
+                "description": "Which new messages notify you by push: the level you chose, or the default "
+                "(all for direct chats and groups of up to 20 members, mentions for bigger groups).",
             },
         },
     },
@@ -744,6 +758,11 @@ SCHEMAS |= {
             "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX_LENGTH, "pattern": NOT_BLANK},
             "photo": {"type": "null", "description": "null removes the photo (back to initials)."},
             "is_open": {"type": "boolean", "description": "Open the group to the directory, or close it."},
+            "notifications": {
+                "type": "string",
+                "enum": ["all", "mentions", "none"],
+                "description": "Any chat, direct ones too: which new messages notify you by push.",
+            },
         },
     },
     "SearchResult": {
@@ -1223,6 +1242,107 @@ PATHS |= {
             ],
             responses={204: no_content("Your reaction with it is gone (or was never there).")},
             errors=[400, 404, 415, 429],
+        ),
+    },
+}
+
+
+# Web Push ----------------------------------------------------------------------------
+
+PUSH = "Push"
+SCHEMAS |= {
+    "PushInfo": {
+        "type": "object",
+        "required": ["public_key"],
+        "additionalProperties": False,
+        "properties": {
+            "public_key": {
+                "type": ["string", "null"],
+                "description": "The VAPID public key (base64url) for PushManager.subscribe; null while push is off.",
+            }
+        },
+    },
+    "PushSubscription": {
+        "type": "object",
+        "required": ["id", "endpoint", "created_at"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "integer"},
+            "endpoint": {"type": "string", "format": "uri"},
+            "user_agent": {"type": "string"},
+            "created_at": TIME,
+            "last_success_at": {**TIME, "type": ["string", "null"]},
+        },
+    },
+    "NewPushSubscription": {
+        "type": "object",
+        "description": "A browser's PushSubscription.toJSON(). The endpoint must be https on a public host.",
+        "required": ["endpoint", "keys"],
+        "additionalProperties": False,
+        "properties": {
+            "endpoint": {
+                "type": "string",
+                "format": "uri",
+                "pattern": "^https://",
+                "maxLength": 2000,
+                "description": "The push service's URL: https, on a host that resolves to public addresses only.",
+            },
+            "expirationTime": {"type": ["number", "null"]},
+            "keys": {
+                "type": "object",
+                "required": ["p256dh", "auth"],
+                "properties": {
+                    "p256dh": {
+                        "type": "string",
+                        "pattern": "^[A-Za-z0-9_-]{87}$",
+                        "description": "The device's P-256 public key (65 bytes), base64url.",
+                    },
+                    "auth": {
+                        "type": "string",
+                        "pattern": "^[A-Za-z0-9_-]{22}$",
+                        "description": "The device's auth secret (16 bytes), base64url.",
+                    },
+                },
+            },
+        },
+    },
+}
+PATHS |= {
+    "/api/push/": {
+        "get": operation(
+            operation_id="pushInfo",
+            summary="The server's Web Push key",
+            tag=PUSH,
+            responses={200: answer("The VAPID public key.", ref("PushInfo"))},
+        ),
+    },
+    "/api/push/subscriptions/": {
+        "get": operation(
+            operation_id="listPushSubscriptions",
+            summary="Your devices that receive notifications",
+            tag=PUSH,
+            responses={200: answer("Newest first.", {"type": "array", "items": ref("PushSubscription")})},
+        ),
+        "post": operation(
+            operation_id="addPushSubscription",
+            summary="Register a device for notifications",
+            description="A repeated endpoint answers 200 with the device already registered.",
+            tag=PUSH,
+            body=json_content(ref("NewPushSubscription")),
+            responses={
+                200: answer("Already registered.", ref("PushSubscription")),
+                201: answer("Registered.", ref("PushSubscription")),
+            },
+        ),
+    },
+    "/api/push/subscriptions/{pk}/": {
+        "parameters": [{"name": "pk", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}],
+        "delete": operation(
+            operation_id="deletePushSubscription",
+            summary="Stop notifying a device",
+            tag=PUSH,
+            responses={204: no_content("It receives no more notifications.")},
+            errors=(404,),
         ),
     },
 }

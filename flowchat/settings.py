@@ -369,3 +369,13 @@ LOGGING = {
         "django": {"handlers": [], "propagate": True},
     },
 }
+
+# Web Push (conversations.push). Without both keys push is off. `manage.py vapid_keys` makes them.
+VAPID_PUBLIC_KEY = os.getenv("VAPID_PUBLIC_KEY", "").strip()
+VAPID_PRIVATE_KEY = os.getenv("VAPID_PRIVATE_KEY", "").strip()
+VAPID_SUBJECT = os.getenv("VAPID_SUBJECT", "").strip()
+# Origins (scheme://host:port) accepted as push endpoints although not https on a public host: tests only.
+WEBPUSH_TEST_ORIGINS = envlist("WEBPUSH_TEST_ORIGINS", "")
+# Threads per server process that send pushes (conversations.webpush); with REDIS_URL they share
+# one queue in Redis with every other process's.
+PUSH_WORKERS = int(os.getenv("PUSH_WORKERS", "2"))

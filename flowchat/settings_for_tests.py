@@ -10,3 +10,7 @@ import os
 os.environ.setdefault("DEBUG", "true")
 
 from flowchat.settings import *  # noqa: F403
+
+# No push worker threads in the test process: a test that sends pushes runs the queue itself
+# (conversations.webpush.sender.drain) or starts workers where it tests them.
+PUSH_WORKERS = int(os.environ.get("PUSH_WORKERS", "0"))

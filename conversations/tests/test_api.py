@@ -90,6 +90,7 @@ def test_the_chat_list_shows_every_contract_field_of_a_direct_chat(api, alice, b
             "display_time": iso(message.created_at),
             "last_message": "How are you?",
             "unread_count": 1,
+            "notifications": "all",
         }
     ]
     assert response.json()[0]["created_at"].endswith("Z")
@@ -122,6 +123,7 @@ def test_a_group_in_the_list_shows_its_title_owner_first_and_its_initials(api, a
             "display_time": iso(group.last_message.created_at),
             "last_message": "Alice Archer added Bob Baker",
             "unread_count": 0,
+            "notifications": "all",
         }
     ]
 
@@ -239,6 +241,7 @@ def test_get_or_create_makes_the_direct_chat_once_and_both_sides_get_it(api, ali
         "display_time": iso(chat.created_at),
         "last_message": None,
         "unread_count": 0,
+        "notifications": "all",
     }
     assert other_side.json()["display_name"] == "alice"
 
@@ -1054,6 +1057,7 @@ def test_creating_a_group_makes_me_its_owner_with_the_people_picked(api, alice, 
         "display_time": iso(group.last_message.created_at),
         "last_message": "Alice Archer added Carol Cole",
         "unread_count": 0,
+        "notifications": "all",
     }
     assert Membership.objects.get(chat=group, user=alice).role == "owner"
 
@@ -1134,7 +1138,9 @@ def test_a_change_with_nothing_to_change_is_400(api, group, as_alice):
     response = api.patch(f"/api/chats/{group.pk}/", {}, content_type=JSON, **as_alice)
 
     assert response.status_code == 400
-    assert response.json() == {"detail": 'Send a new title, a photo, "photo": null to remove it, or is_open.'}
+    assert response.json() == {
+        "detail": 'Send a new title, a photo, "photo": null to remove it, is_open or notifications.'
+    }
 
 
 def test_a_direct_chat_cannot_be_renamed(api, chat, as_alice):

@@ -362,6 +362,15 @@ document.addEventListener("htmx:wsClose", () => {
   socket = null;
 });
 
+// Whether this page is shown: a person with no shown tab gets push notifications instead
+// (conversations/consumers.py "visibility"). The server takes a new socket as shown.
+const sayVisibility = (always) => {
+  const visible = document.visibilityState === "visible";
+  if (socket && (always || !visible)) socket.send(JSON.stringify({ type: "visibility", visible }));
+};
+document.addEventListener("htmx:wsOpen", () => sayVisibility(false));
+document.addEventListener("visibilitychange", () => sayVisibility(true));
+
 function catchUp(refreshList) {
   const list = messageList();
   const synced = document.getElementById("synced");

@@ -110,7 +110,9 @@ def snapshot(chat: Chat) -> tuple:
         Message.objects.filter(chat=chat).order_by("id").values_list("id", "text", "edited_at", "deleted_at", "image")
     )
     members = list(
-        Membership.objects.filter(chat=chat).order_by("user_id").values_list("user_id", "role", "last_read_message_id")
+        Membership.objects.filter(chat=chat)
+        .order_by("user_id")
+        .values_list("user_id", "role", "last_read_message_id", "notifications")
     )
     return (chat.title, chat.photo.name, chat.members_version, messages, members)
 
@@ -219,6 +221,8 @@ PROBES = [
     Probe("GET", CHAT + "/leave/"),
     Probe("POST", CHAT + "/leave/"),
     Probe("POST", CHAT + "/open/", {"is_open": "on"}),
+    Probe("POST", CHAT + "/notifications/", {"notifications": "none"}),
+    Probe("GET", CHAT + "/notifications/"),
     Probe("GET", "/search/?q=Rope&chat={chat}"),
     # Joining is for open groups only: a closed one is not there for an outsider.
     Probe("POST", CHAT + "/join/"),
@@ -235,6 +239,7 @@ PROBES = [
     Probe("POST", "/api/chats/{chat}/join/", api=True),
     Probe("GET", "/api/search/?q=Rope&chat={chat}", api=True),
     Probe("PATCH", "/api/chats/{chat}/", {"is_open": True}, api=True),
+    Probe("PATCH", "/api/chats/{chat}/", {"notifications": "none"}, api=True),
     Probe("POST", "/api/chats/{chat}/read/", api=True),
     Probe("POST", "/api/chats/{chat}/read/", {"up_to": "{message}"}, api=True),
     Probe("POST", "/api/messages/", {"chat": "{chat}", "text": "let me in"}, api=True),
@@ -263,6 +268,9 @@ NOT_ABOUT_A_CHAT = {
     "settings/preferences/": "one's own theme and language",
     "settings/time-zone/": "one's own time zone",
     "settings/time-zone/detected/": "one's own time zone, as the browser tells it",
+    "settings/notifications/": "one's own notification previews setting",
+    "settings/devices/": "registers a push device for oneself",
+    "settings/devices/<int:pk>/remove/": "removes one of one's own push devices (404 for anyone else's)",
     "media/avatars/<str:name>": "a person's avatar, beside their name wherever it shows",
     "chats/viewer-<int:pk>.css": "holds nothing but the id it is asked for",
     "people/": "the directory of people",
@@ -271,6 +279,8 @@ NOT_ABOUT_A_CHAT = {
     "chats/direct/": "opens one's own direct chat with someone",
     "chats/new-group/": "creates one's own group",
     "api/schema/": "the OpenAPI document",
+    "sw.js": "the service worker: the same script for everyone",
+    "manifest.webmanifest": "the web app manifest: the same for everyone",
     "api/users/": "registration",
     "api/login/": "login",
     "api/logout/": "ends one's own token",
@@ -278,6 +288,9 @@ NOT_ABOUT_A_CHAT = {
     "api/users/all/": "the directory of people",
     "api/users/<int:pk>/": "changes one's own profile only (403 for anyone else's)",
     "api/users/<int:pk>/profile/": "a profile: any signed-in person may see it",
+    "api/push/": "the server's VAPID public key",
+    "api/push/subscriptions/": "one's own push devices",
+    "api/push/subscriptions/<int:pk>/": "removes one of one's own push devices (404 for anyone else's)",
     "api/chats/get_or_create/": "opens one's own direct chat with someone",
     "^api(?:/[\\s\\S]*)?$": "the JSON 404 for everything else under /api/",
     "invites/": "one's own invite links (an operator's: all of them); 404 unless SIGNUP=invite",

@@ -57,6 +57,8 @@ REFUSED_FOR_WHAT_IT_NAMES = {
     # Not one emoji (a schema cannot say what a single grapheme is: conversations/emoji.py).
     "POST /api/messages/{pk}/reactions/": {"emoji"},
     "DELETE /api/messages/{pk}/reactions/": {"emoji"},
+    # Where the endpoint's host resolves to (public addresses only: accounts/push_endpoints.py).
+    "POST /api/push/subscriptions/": {"endpoint"},
 }
 
 
