@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiToken, Connection, User
 
-from . import broadcast, limits, push
+from . import broadcast, limits, previews, push
 from .attachments import MAX_ATTACHMENTS, PreparedFile
 from .emoji import is_single_emoji
 from .formatting import Members, render
@@ -32,6 +32,7 @@ from .models import (
     TITLE_MAX_LENGTH,
     Attachment,
     Chat,
+    LinkPreview,
     Membership,
     Mention,
     Message,
@@ -39,6 +40,7 @@ from .models import (
     Reaction,
     direct_key_for,
     known_attachments,
+    no_link_preview,
 )
 
 
@@ -367,6 +369,9 @@ def send_message(
             _later(broadcast.message_created, message)
             # Web Push for members with no shown tab: queued, sent by conversations.webpush's workers.
             _later(push.message_created, message.pk)
+            if settings.LINK_PREVIEWS and (link := previews.first_link(text)):
+                # After the message's own event: its preview comes when it is ready, if ever.
+                _later(previews.schedule, message.pk, link)
     except BaseException as failure:
         # Rolled back: the files stored for it belong to no message.
         for name in stored:
@@ -430,6 +435,7 @@ def edit_message(message: Message, by: User, text: str) -> Message:
     # A message of files (or a picture) may lose all its text; one of text alone may not.
     if not text and not message.image and not message.attachment_count:
         raise ValidationError(_("A message cannot be empty. Delete it instead."), code="empty")
+    link_before = previews.first_link(message.text)
     with transaction.atomic():
         _membership(message.chat, by)
         # Only a message that is not deleted is changed, in the UPDATE itself: a delete that
@@ -454,9 +460,25 @@ def edit_message(message: Message, by: User, text: str) -> Message:
             raise ValidationError(_("This message was deleted."), code="deleted")
         message.text, message.html = current["text"], current["html"]
         message.edited_at, message.version = current["edited_at"], current["version"]
+        if changed and (link := previews.first_link(message.text)) != link_before:
+            # Another first link: the old preview goes (the edit's event shows the message
+            # without it), and the new link's comes when it is ready.
+            _drop_link_preview(message)
+            if settings.LINK_PREVIEWS and link:
+                _later(previews.schedule, message.pk, link)
         if changed:
             _later(broadcast.message_changed, message.pk, "message.edited", message.version)
     return message
+
+
+def _drop_link_preview(message: Message) -> None:
+    """Delete a message's preview and, once committed, its picture (inside the caller's transaction)."""
+    names = list(LinkPreview.objects.filter(message_id=message.pk).exclude(image="").values_list("image", flat=True))
+    LinkPreview.objects.filter(message_id=message.pk).delete()
+    no_link_preview(message)
+    if names:
+        storage = LinkPreview._meta.get_field("image").storage
+        transaction.on_commit(lambda: [storage.delete(name) for name in names])
 
 
 def delete_message(message: Message, by: User) -> Message:
@@ -486,18 +508,74 @@ def delete_message(message: Message, by: User) -> Message:
         message.deleted_at, message.version = current["deleted_at"], current["version"]
         if not deleted:
             return message  # it was deleted already: nothing new to tell
-        # Its reactions go with its text: nobody can see or change them any more.
+        # Its reactions and link preview go with its text: nobody can see or change them any more.
         Reaction.objects.filter(message_id=message.pk).delete()
         # And its files: their rows now, what is stored once this commits (signals.forget_files).
         if message.attachment_count:
             Attachment.objects.filter(message_id=message.pk).delete()
         known_attachments(message, [])
         message.attachment_count = 0
+        _drop_link_preview(message)
         _later(broadcast.message_changed, message.pk, "message.deleted", message.version)
         if files:
             storage = message.image.storage
             transaction.on_commit(lambda: [storage.delete(name) for name in files])
     return message
+
+
+def set_link_preview(message_id: int, preview: previews.Preview) -> LinkPreview | None:
+    """Store the preview fetched for a message's first link and show it live; None if it came too late.
+
+    Called by the preview job (conversations.previews), not by a person. Nothing is stored for a
+    message deleted since, or whose first link is no longer `preview.url` (an edit changed it:
+    that edit scheduled its own fetch), or that has a preview already (one removed by its author
+    included).
+    """
+    with transaction.atomic():
+        # The message row locked: an edit or a delete racing this finishes first, or waits.
+        message = Message.objects.select_for_update().filter(pk=message_id).first()
+        if (
+            message is None
+            or message.is_deleted
+            or previews.first_link(message.text) != preview.url
+            or LinkPreview.objects.filter(message_id=message_id).exists()
+        ):
+            return None
+        stored = LinkPreview(
+            message=message,
+            url=preview.url,
+            site_name=preview.site_name,
+            title=preview.title,
+            description=preview.description,
+        )
+        if preview.image is not None:
+            stored.image.save(preview.image.name, preview.image, save=False)
+        stored.save()
+        _later(broadcast.link_preview_changed, message_id)
+    return stored
+
+
+def remove_link_preview(message: Message, by: User) -> bool:
+    """The author removes the preview of their message's link; False if it had none to remove.
+
+    The row stays, marked removed, so that the link is not fetched again; its picture goes.
+    """
+    _own_message(message, by)
+    with transaction.atomic():
+        preview = LinkPreview.objects.select_for_update().filter(message_id=message.pk, removed=False).first()
+        if preview is None:
+            return False
+        name = preview.image.name if preview.image else ""
+        preview.removed = True
+        preview.image = ""
+        preview.changed_at = timezone.now()
+        preview.save(update_fields=["removed", "image", "image_width", "image_height", "changed_at"])
+        Message.link_preview.related.set_cached_value(message, preview)
+        _later(broadcast.link_preview_changed, message.pk)
+        if name:
+            storage = preview.image.storage
+            transaction.on_commit(lambda: storage.delete(name))
+    return True
 
 
 def clean_emoji(emoji: str) -> str:

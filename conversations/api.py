@@ -75,6 +75,7 @@ MESSAGE_READ_ONLY = (
     "reactions",
     "reply_to",
     "attachments",
+    "link_preview",
 )
 
 
@@ -582,6 +583,16 @@ def reactions(request: ApiRequest, pk: int) -> HttpResponse:
     return json_response(answer, status=201 if created else 200)
 
 
+@api_view(["DELETE"])
+def link_preview(request: ApiRequest, pk: int) -> HttpResponse:
+    """DELETE: the author removes the preview of their message's link (204, also when it had none:
+    a retry gets the same answer)."""
+    message = get_message_for_user(request.user, pk)
+    with refusals(None, deleted=None):
+        actions.remove_link_preview(message, request.user)
+    return no_content()
+
+
 urlpatterns = [
     path("chats/", chats, name="api-chats"),
     path("chats/get_or_create/", get_or_create, name="api-direct-chat"),
@@ -597,4 +608,5 @@ urlpatterns = [
     path("search/", search, name="api-search"),
     path("messages/<int:pk>/", message, name="api-message"),
     path("messages/<int:pk>/reactions/", reactions, name="api-message-reactions"),
+    path("messages/<int:pk>/link_preview/", link_preview, name="api-message-link-preview"),
 ]

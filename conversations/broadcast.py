@@ -42,7 +42,7 @@ from . import rendering
 from .models import Chat, Membership, Mention, Message, no_reactions_yet
 from .outbox import outbox
 from .receipts import ReadPositions
-from .serializers import chat_to_dict, message_to_dict, reaction_people, reactions_to_list
+from .serializers import chat_to_dict, link_preview_to_dict, message_to_dict, reaction_people, reactions_to_list
 
 # A read position that jumps far ahead updates the receipts of this many messages at most;
 # older ones are right after a reload.
@@ -215,6 +215,23 @@ def reactions_changed(message_id: int) -> None:
     data = {"message": message.pk, "chat": chat.pk, "reactions": reactions_to_list(message, None)}
     html = _by_language(open=rendering.reactions(message, chat))
     _to_chat(chat, "message.reactions", data=data, html=html, reactions=_reactors(message))
+
+
+def link_preview_changed(message_id: int) -> None:
+    """A message's link preview arrived, or its author removed it: the preview, in place, for everyone.
+
+    The same for every member (its Remove button shows on the author's tabs only, viewer_css);
+    a script gets the preview as the API's Message carries it (null once removed).
+    """
+    loaded = _message(message_id)
+    if not loaded:
+        return
+    message, chat = loaded
+    if message.is_deleted or message.is_system:
+        return  # its preview is gone with it
+    data = {"message": message.pk, "chat": chat.pk, "link_preview": link_preview_to_dict(message)}
+    html = _by_language(open=rendering.link_preview(message))
+    _to_chat(chat, "message.link_preview", data=data, html=html)
 
 
 def read(chat_id: int, reader_id: int, after: int, up_to: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
@@ -44,6 +45,11 @@ def attachment_path(instance: Attachment, filename: str) -> str:
     """files/<chat id>/<random>.<webp|bin>: nothing of the uploader's name, not even its extension."""
     extension = "webp" if filename.endswith(".webp") and instance.is_image else "bin"
     return f"files/{instance.message.chat_id}/{uuid.uuid4().hex}.{extension}"
+
+
+def link_preview_image_path(instance: LinkPreview, filename: str) -> str:
+    # With the messages' pictures: the same members-only view serves both.
+    return random_name("pictures", filename)
 
 
 def direct_key_for(first_id: int, second_id: int) -> str:
@@ -213,7 +219,10 @@ class MessageQuerySet(models.QuerySet["Message"]):
         reactions with their people: one query more for any number of messages; and the attachments of
         those that have any (attachment_count): one more, only when some have."""
         reactions = models.Prefetch("reactions", queryset=Reaction.objects.select_related("user"))
-        messages = self.select_related("author", "subject", "reply_to__author").prefetch_related(reactions)
+        # The link preview comes in the same query (a LEFT JOIN): no query per message for it.
+        messages = self.select_related("author", "subject", "reply_to__author", "link_preview").prefetch_related(
+            reactions
+        )
         messages._with_attachments = True
         return messages
 
@@ -378,6 +387,26 @@ class Message(models.Model):
             return ""
         return ngettext("%(count)d file", "%(count)d files", self.attachment_count) % {"count": self.attachment_count}
 
+    @property
+    def shown_link_preview(self) -> LinkPreview | None:
+        """The preview of the message's first link, if there is one to show (previews on, not removed).
+
+        Loaded with the message by `with_people()`; a message just sent has none yet (no_reactions_yet).
+        """
+        if not settings.LINK_PREVIEWS or self.is_deleted or self.is_system:
+            return None
+        try:
+            preview = self.link_preview
+        except LinkPreview.DoesNotExist:
+            return None
+        return None if preview.removed else preview
+
+    @property
+    def has_link_preview_slot(self) -> bool:
+        """Whether the message's page carries the place its link preview shows in (or would, once
+        fetched): only for a text that may hold a link, so that other messages carry nothing more."""
+        return settings.LINK_PREVIEWS and not self.is_deleted and not self.is_system and "://" in self.text
+
     def preview(self) -> str:
         """What the chat list shows for this message."""
         if self.is_system:
@@ -512,9 +541,17 @@ class ReactionGroup:
 
 
 def no_reactions_yet(message: Message) -> Message:
-    """Mark a message just sent as having no reactions, so that showing it asks the database nothing."""
+    """Mark a message just sent as having no reactions and no link preview (that is fetched after it
+    is committed), so that showing it asks the database nothing."""
     cache = getattr(message, "_prefetched_objects_cache", {})
     message._prefetched_objects_cache = {**cache, "reactions": Reaction.objects.none()}
+    no_link_preview(message)
+    return message
+
+
+def no_link_preview(message: Message) -> Message:
+    """Mark a message as having no link preview (just sent, or its preview just deleted): no query to find out."""
+    Message.link_preview.related.set_cached_value(message, None)
     return message
 
 
@@ -535,3 +572,49 @@ def reaction_groups(message: Message) -> list[ReactionGroup]:
 def notifications_for(membership: Membership, chat: Chat, member_count: int) -> str:
     """The member's notification level in effect: their choice, or the chat's default."""
     return membership.notifications or default_notifications(chat, member_count)
+
+
+class LinkPreview(models.Model):
+    """What the first http(s) link of a message points at: its site, title, description and picture.
+
+    Fetched after the message is committed (conversations.previews). The picture was downloaded,
+    verified and re-encoded like an uploaded one, and is served by FlowChat to the chat's members
+    only (conversations.views.picture_file), never hot-linked. Removing it (its author) keeps the
+    row, marked removed, so that it is not fetched again; a changed first link replaces it.
+    """
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="link_preview")
+    url = models.URLField(_("link"), max_length=2000)
+    site_name = models.CharField(_("site"), max_length=100, blank=True)
+    title = models.CharField(_("title"), max_length=300, blank=True)
+    description = models.CharField(_("description"), max_length=500, blank=True)
+    image = models.ImageField(
+        _("picture"),
+        upload_to=link_preview_image_path,
+        blank=True,
+        width_field="image_width",
+        height_field="image_height",
+        db_index=True,  # the members-only picture view finds its preview by file name
+    )
+    image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    fetched_at = models.DateTimeField(_("fetched"), default=timezone.now)
+    removed = models.BooleanField(_("removed"), default=False)
+    # When it arrived or was removed: a tab whose socket was down catches up on it (views.updates).
+    changed_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+
+    class Meta:
+        verbose_name = _("link preview")
+        verbose_name_plural = _("link previews")
+
+    def __str__(self) -> str:
+        return self.url
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def site_label(self) -> str:
+        """The site's own name, or its host when it gives none."""
+        return self.site_name or self.host

@@ -123,6 +123,11 @@ def reactions(message: Message, chat: Chat) -> Html:
     return render("conversations/_reactions.html#reactions", context)
 
 
+def link_preview(message: Message) -> Html:
+    """A message's link preview (or the empty place of one removed), in place."""
+    return render("conversations/_link_preview.html#link_preview", {"message": message, "oob": True})
+
+
 def pressed(html: str, message_id: int, people: list[list[int]], viewer: int) -> str:
     """Pushed HTML with `viewer`'s own reaction buttons of a message marked aria-pressed="true".
 

@@ -21,9 +21,9 @@ def message_to_dict(
     message: Message, positions: ReadPositions, viewer: int | None = None, *, base_url: str = ""
 ) -> dict[str, Any]:
     """The contract's Message, plus html, mentions, kind, system_text, thumbnail, deleted_at, version,
-    reactions and attachments (needs author, subject, reactions and attachments:
-    `Message.objects.with_people()`); `mine` is for `viewer`. `base_url` ("https://chat.example.org")
-    makes the attachments' urls absolute."""
+    reactions, attachments and link_preview (needs author, subject, reactions, attachments and link
+    preview: `Message.objects.with_people()`); `mine` is for `viewer`. `base_url`
+    ("https://chat.example.org") makes the attachments' urls absolute."""
     return {
         "id": message.pk,
         "author": user_summary(message.author) if message.author else None,
@@ -43,6 +43,24 @@ def message_to_dict(
         "reactions": reactions_to_list(message, viewer),
         "reply_to": message.reply_to_id,
         "attachments": attachments_to_list(message, base_url),
+        "link_preview": link_preview_to_dict(message),
+    }
+
+
+def link_preview_to_dict(message: Message) -> dict[str, Any] | None:
+    """The preview of the message's first link, or None (none fetched, removed, or previews off).
+
+    `image` is FlowChat's own copy of the page's picture, never the page's address for it."""
+    preview = message.shown_link_preview
+    if preview is None:
+        return None
+    return {
+        "url": preview.url,
+        "site_name": preview.site_label,
+        "title": preview.title,
+        "description": preview.description,
+        "image": preview.image.url if preview.image else None,
+        "fetched_at": iso(preview.fetched_at),
     }
 
 

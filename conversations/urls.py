@@ -13,6 +13,11 @@ urlpatterns = [
     path("chats/<int:pk>/messages/<int:message_pk>/edit/", views.edit, name="edit_message"),
     path("chats/<int:pk>/messages/<int:message_pk>/delete/", views.delete, name="delete_message"),
     path("chats/<int:pk>/messages/<int:message_pk>/reactions/", views.reactions, name="message_reactions"),
+    path(
+        "chats/<int:pk>/messages/<int:message_pk>/link-preview/remove/",
+        views.remove_link_preview,
+        name="remove_link_preview",
+    ),
     path("chats/<int:pk>/read/", views.read, name="mark_read"),
     path("chats/<int:pk>/initials.svg", views.chat_initials, name="chat_initials"),
     path("chats/viewer-<int:pk>.css", views.viewer_css, name="viewer_css"),

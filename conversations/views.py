@@ -35,7 +35,7 @@ from accounts.views import initials_svg
 from . import actions
 from .forms import EditMessageForm, MessageForm
 from .limits import ReactingTooFast, SendingTooFast
-from .models import Attachment, Chat, Membership, Message
+from .models import Attachment, Chat, LinkPreview, Membership, Message
 from .permissions import get_chat_for_user, get_message_for_user
 from .receipts import ReadPositions
 from .rendering import items_for
@@ -289,7 +289,8 @@ def updates(request: HttpRequest, pk: int) -> HttpResponse:
     history = chat.messages.with_people()
     new = list(history.filter(id__gt=after).order_by("id")[: MAX_WINDOW + 1])
     previous = chat.messages.filter(id__lte=after).order_by("-id").values_list("created_at", flat=True).first()
-    changed_since = Q(edited_at__gte=since) | Q(deleted_at__gte=since)
+    # A link preview that arrived or was removed meanwhile comes with its message.
+    changed_since = Q(edited_at__gte=since) | Q(deleted_at__gte=since) | Q(link_preview__changed_at__gte=since)
     changed = list(history.filter(changed_since, id__lte=after).order_by("id")[:MAX_WINDOW])
     # Receipts of the last messages: read positions moved while the socket was down.
     recent = list(history.filter(id__lte=after, author=request.user).order_by("-id")[:PAGE_SIZE])
@@ -499,6 +500,19 @@ def reactions(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def remove_link_preview(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
+    """Remove the preview of my message's link: with htmx the answer is its empty place; else back to the message."""
+    chat, message = _own_message(request, pk, message_pk)
+    if not message.is_deleted:
+        actions.remove_link_preview(message, request.user)
+    if request.htmx:
+        message = get_message_for_user(request.user, message_pk, chat=chat)
+        return render(request, "conversations/_link_preview.html#link_preview", {"message": message})
+    return redirect(_in_context(chat, message))
+
+
+@login_required
+@require_POST
 def read(request: HttpRequest, pk: int) -> HttpResponse:
     """Move my read position in this chat forward to `up_to` (or to the newest message)."""
     chat = get_chat_for_user(request.user, pk)
@@ -552,12 +566,14 @@ def _stored_file(path: str) -> FileResponse:
 
 @require_GET
 def picture_file(request: HttpRequest, name: str) -> FileResponse:
-    """A picture or thumbnail of a message, for the members of its chat only (404 for anyone else)."""
+    """A picture or thumbnail of a message, or the picture of its link preview, for the members of its
+    chat only (404 for anyone else)."""
     if not STORED_NAME.fullmatch(name):
         raise Http404
     path = f"pictures/{name}"
-    visible = Message.objects.filter(Q(image=path) | Q(thumbnail=path), chat__in=Chat.objects.for_user(request.user))
-    if not visible.exists():
+    theirs = Chat.objects.for_user(request.user)
+    visible = Message.objects.filter(Q(image=path) | Q(thumbnail=path), chat__in=theirs)
+    if not visible.exists() and not LinkPreview.objects.filter(image=path, message__chat__in=theirs).exists():
         raise Http404
     return _stored_file(path)
 

@@ -570,6 +570,7 @@ SCHEMAS |= {
             "reactions",
             "reply_to",
             "attachments",
+            "link_preview",
         ],
         "additionalProperties": False,
         "properties": {
@@ -647,6 +648,13 @@ SCHEMAS |= {
                 "description": "The files sent with it, in the order they were sent; empty when none, and once "
                 "it is deleted (its files are deleted with it).",
             },
+            "link_preview": {
+                **nullable(ref("LinkPreview")),
+                "description": "The preview of the first http(s) link of the text, fetched by the server after "
+                "the message was sent (every member then hears `message.link_preview` on the socket); null until "
+                "then, when there is none, when its author removed it, or when the site has previews off. "
+                "Previews do not change `version`.",
+            },
         },
     },
     "Attachment": {
@@ -685,6 +693,27 @@ SCHEMAS |= {
             },
             "width": {"type": ["integer", "null"], "minimum": 1, "description": "A picture's width in pixels."},
             "height": {"type": ["integer", "null"], "minimum": 1, "description": "A picture's height in pixels."},
+        },
+    },
+    "LinkPreview": {
+        "type": "object",
+        "required": ["url", "site_name", "title", "description", "image", "fetched_at"],
+        "additionalProperties": False,
+        "properties": {
+            "url": {"type": "string", "maxLength": 2000, "description": "The link, as written in the message."},
+            "site_name": {
+                "type": "string",
+                "maxLength": 253,
+                "description": "The site's name as its page gives it, else the link's host.",
+            },
+            "title": {"type": "string", "maxLength": 300, "description": "Plain text from someone else's page."},
+            "description": {"type": "string", "maxLength": 500, "description": "Plain text, maybe empty."},
+            "image": {
+                **PICTURE_URL,
+                "description": "FlowChat's own re-encoded copy of the page's picture (never the page's address "
+                "for it), served only to the chat's members; null when there is none.",
+            },
+            "fetched_at": TIME,
         },
     },
     "ReactionSummary": {
@@ -1205,6 +1234,19 @@ PATHS |= {
             tag=MESSAGES,
             responses={204: no_content("Deleted.")},
             errors=[403, 404],
+        ),
+    },
+    "/api/messages/{pk}/link_preview/": {
+        "parameters": [_param("MessageId")],
+        "delete": operation(
+            operation_id="removeLinkPreview",
+            summary="Remove the preview of your message's link",
+            description="The author only (403 for other members; 400 for a deleted message). The preview is "
+            "not fetched again; its picture is gone. Answers 204 also when there was none, so a retry gets the "
+            "same answer. Every member hears `message.link_preview` with `link_preview: null`.",
+            tag=MESSAGES,
+            responses={204: no_content("The preview is gone (or was never there).")},
+            errors=[400, 403, 404],
         ),
     },
     "/api/messages/{pk}/reactions/": {

@@ -275,6 +275,21 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # room for the largest message's files and the form around them. 0 leaves it to the front proxy alone.
 MAX_REQUEST_BYTES = envint("MAX_REQUEST_BYTES", max(UPLOAD_MAX_BYTES, MESSAGE_UPLOAD_MAX_BYTES) + 1024 * 1024)
 
+# Link previews ----------------------------------------------------------------
+
+# The first http(s) link of a message gets a preview (conversations.previews), fetched after
+# the message is committed by a few threads of each server process. Off: nothing is fetched,
+# and no preview stored before is shown.
+LINK_PREVIEWS = envbool("LINK_PREVIEWS", "true")
+# scheme://host:port origins the fetcher may reach although they are not public or not on port
+# 80/443: for tests against a local server only. Empty in every real deployment.
+LINK_PREVIEW_TEST_ORIGINS = envlist("LINK_PREVIEW_TEST_ORIGINS", "")
+LINK_PREVIEW_WORKERS = envint("LINK_PREVIEW_WORKERS", 2)
+# Previews waiting for a worker; past this a new one is dropped (a preview is optional).
+LINK_PREVIEW_QUEUE = envint("LINK_PREVIEW_QUEUE", 100)
+# Run the fetch in the thread that committed the message, not in the pool: tests only.
+LINK_PREVIEW_SYNC = envbool("LINK_PREVIEW_SYNC", "false")
+
 # Internationalisation ---------------------------------------------------------
 
 LANGUAGE_CODE = "en"

@@ -8,6 +8,9 @@ the development configuration, as they always have, and set DEBUG themselves whe
 import os
 
 os.environ.setdefault("DEBUG", "true")
+# The suite never reaches the network: a message with a link fetches nothing, unless a test
+# turns previews on against its own local server (conversations/tests/test_link_previews.py).
+os.environ.setdefault("LINK_PREVIEWS", "false")
 
 from flowchat.settings import *  # noqa: F403
 

@@ -353,6 +353,7 @@ def test_the_history_shows_every_contract_field_oldest_first(api, alice, bob, ch
             "reactions": [],
             "reply_to": None,
             "attachments": [],
+            "link_preview": None,
         },
         {
             "id": second.pk,
@@ -373,6 +374,7 @@ def test_the_history_shows_every_contract_field_oldest_first(api, alice, bob, ch
             "reactions": [],
             "reply_to": None,
             "attachments": [],
+            "link_preview": None,
         },
     ]
     assert not response.has_header("Link")
@@ -683,6 +685,7 @@ def test_sending_answers_201_with_the_message(api, alice, bob, chat, as_alice):
         "reactions": [],
         "reply_to": None,
         "attachments": [],
+        "link_preview": None,
     }
     bobs_view = api.get(f"/api/chats/{chat.pk}/", **auth(bob)).json()
     assert (bobs_view["last_message"], bobs_view["unread_count"]) == ("Hello, Bob!", 1)

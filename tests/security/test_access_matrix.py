@@ -32,10 +32,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
 from accounts.models import User
 from conftest import make_person
-from conversations import actions
+from conversations import actions, previews
 from conversations.attachments import prepare
 from conversations.forms import MessageForm
-from conversations.models import Chat, Membership, Message
+from conversations.models import Chat, LinkPreview, Membership, Message
 from conversations.routing import websocket_urlpatterns
 from conversations.tests.test_consumers import events, open_tab, pushed, script
 from flowchat.asgi import application
@@ -87,14 +87,24 @@ def build_world(*, remove_bob: bool = True) -> World:
         assert form.is_valid(), form.errors
         with_files, _ = actions.send_message(chat, alice, "The topo", files=form.cleaned_data["files"])
         picture_file, document = with_files.attachments.all()
+        # A link with its preview, stored as the preview job stores one (nothing is fetched here).
+        linked, _ = actions.send_message(chat, alice, "The route: https://example.com/route")
+        preview = actions.set_link_preview(
+            linked.pk,
+            previews.Preview(
+                "https://example.com/route", "Topo", "The route", "", clean_image(_upload(), previews.PREVIEW_IMAGE)
+            ),
+        )
         world.names[chat.pk] = {
             "message": mine.pk,
             "their_message": theirs.pk,
+            "linked": linked.pk,
             "picture": mine.image.name.rsplit("/", 1)[-1],
             "thumbnail": mine.thumbnail.name.rsplit("/", 1)[-1],
             "file": document.file.name.rsplit("/", 1)[-1],
             "picture_file": picture_file.file.name.rsplit("/", 1)[-1],
             "file_thumbnail": picture_file.thumbnail.name.rsplit("/", 1)[-1],
+            "preview_picture": preview.image.name.rsplit("/", 1)[-1],
         }
     group.refresh_from_db()
     world.names[group.pk]["photo"] = group.photo.name.rsplit("/", 1)[-1]
@@ -114,7 +124,8 @@ def snapshot(chat: Chat) -> tuple:
         .order_by("user_id")
         .values_list("user_id", "role", "last_read_message_id", "notifications")
     )
-    return (chat.title, chat.photo.name, chat.members_version, messages, members)
+    shown = list(LinkPreview.objects.filter(message__chat=chat).order_by("id").values_list("id", "removed", "image"))
+    return (chat.title, chat.photo.name, chat.members_version, messages, members, shown)
 
 
 # The probes -------------------------------------------------------------------------------------
@@ -200,6 +211,9 @@ PROBES = [
     Probe("POST", CHAT + "/messages/{their_message}/reactions/", {"emoji": "👍"}),
     Probe("POST", CHAT + "/messages/{their_message}/reactions/", {"custom": "👍"}, htmx=HTMX),
     Probe("GET", CHAT + "/?reply_to={their_message}", htmx=HTMX),
+    # Removing a link's preview.
+    Probe("POST", CHAT + "/messages/{linked}/link-preview/remove/"),
+    Probe("POST", CHAT + "/messages/{linked}/link-preview/remove/", htmx=HTMX),
     # Files.
     Probe("GET", CHAT + "/initials.svg"),
     Probe("GET", "/media/pictures/{picture}"),
@@ -208,6 +222,7 @@ PROBES = [
     Probe("GET", "/media/files/{chat}/{picture_file}"),
     Probe("GET", "/media/files/{chat}/{picture_file}?download"),
     Probe("GET", "/media/files/{chat}/{file_thumbnail}"),
+    Probe("GET", "/media/pictures/{preview_picture}"),
     Probe("GET", "/media/chat-photos/{photo}", group_only=True),
     # The group pages.
     Probe("GET", CHAT + "/settings/"),
@@ -250,6 +265,7 @@ PROBES = [
     Probe("DELETE", "/api/messages/{message}/", api=True),
     Probe("POST", "/api/messages/{their_message}/reactions/", {"emoji": "👍"}, api=True),
     Probe("DELETE", "/api/messages/{their_message}/reactions/", {"emoji": "👍"}, api=True),
+    Probe("DELETE", "/api/messages/{linked}/link_preview/", api=True),
 ]
 # Pages and endpoints that list one's chats: a chat one is not in is simply not there.
 LISTS = [
@@ -442,6 +458,9 @@ SOCKET_EVENTS: dict[str, Callable[[World], Any]] = {
     "member.added": lambda w: actions.add_member(w.group, w.alice, make_person("erin", "Erin", "Eve")),
     "member.removed": lambda w: actions.remove_member(w.group, w.alice, w.dave),
     "member left": lambda w: actions.leave_chat(w.group, w.dave),
+    "message.link_preview": lambda w: actions.remove_link_preview(
+        Message.objects.get(pk=w.names[w.group.pk]["linked"]), w.alice
+    ),
 }
 
 
