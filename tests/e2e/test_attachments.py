@@ -124,3 +124,30 @@ def test_files_dropped_and_pasted_with_javascript_are_listed_removable_and_arriv
         arrived.locator(".attachment-file").first.click()
     assert download.value.suggested_filename == "notes.pdf"
     assert Path(download.value.path()).read_bytes() == PDF
+
+
+def test_on_a_phone_files_are_chosen_listed_and_fit_the_screen(open_tab, people, tmp_path: Path):
+    alice, _, chat = people
+    phone = open_tab("phone")
+    phone.log_in(alice)
+    open_chat(phone, chat)
+    page = phone.page
+    long_name = tmp_path / ("A very long name for the route description of the north face " * 2).strip()
+    long_name = long_name.with_suffix(".pdf")
+    long_name.write_bytes(PDF)
+    photo = tmp_path / "crag.png"
+    photo.write_bytes(png_bytes((1600, 1200)))
+
+    page.get_by_label("Attach files").set_input_files([long_name, photo])
+    expect(page.locator("#chosen-files li")).to_have_count(2)
+    page.get_by_role("button", name="Send").tap()
+
+    sent = page.locator("#messages .message").last
+    expect(sent.locator(".attachment")).to_have_count(2)
+    expect(sent.locator(".attachment img")).to_be_visible()
+    for element in (sent.locator(".attachment").first, sent.locator(".attachment img")):
+        box = element.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the chat is {overflow}px wider than the phone"
+    phone.audit()

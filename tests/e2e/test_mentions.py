@@ -61,3 +61,44 @@ def test_typing_at_offers_the_members_and_the_keyboard_picks_one(open_tab, alice
     unmarked = mention.evaluate("(link) => getComputedStyle(link).backgroundColor")
     assert marked != unmarked
     assert unmarked == "rgba(0, 0, 0, 0)"
+
+
+def test_without_javascript_a_typed_mention_links_and_marks_the_chat_list(open_tab, alice, bob):
+    group = outside_the_browser_loop(actions.create_group, alice, "Climbing", [bob])
+    alices, bobs = open_tab("no_js"), open_tab("no_js")
+    alices.log_in(alice)
+    bobs.log_in(bob)
+    alices.goto(reverse("chat", args=[group.pk]))
+    page = alices.page
+
+    page.locator("#composer-text").fill("@Bob the rope is yours")  # any case; no list without JavaScript
+    alices.submit(page.get_by_role("button", name="Send"))
+    mention = page.locator("#messages .message-text .mention").last
+    expect(mention).to_have_text("@bob")  # shown as the username it names
+    expect(mention).to_have_attribute("href", reverse("accounts:profile", args=["bob"]))
+
+    bobs.goto(reverse("home"))
+    expect(bobs.page.locator(f"#chat-{group.pk}-unread .mention-badge")).to_have_text("@")
+    bobs.submit(bobs.page.locator(f"#chat-{group.pk} a.chat-link"))
+    marked = bobs.page.locator("#messages .mention").last
+    assert marked.evaluate("(link) => getComputedStyle(link).backgroundColor") != "rgba(0, 0, 0, 0)"
+
+
+def test_on_a_phone_a_tap_picks_the_person(phone, alice, bob):
+    group = outside_the_browser_loop(actions.create_group, alice, "Climbing", [bob])
+    phone.log_in(alice)
+    open_chat(phone, group)
+    page, composer = phone.page, phone.page.locator("#composer-text")
+
+    composer.press_sequentially("Thanks @b")
+    listbox = page.get_by_role("listbox", name="People to mention")
+    option = listbox.get_by_role("option", name="Bob Baker @bob")
+    expect(option).to_be_in_viewport()
+    box = listbox.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    phone.audit()
+    option.tap()
+    expect(composer).to_have_value("Thanks @bob ")
+    expect(composer).to_be_focused()
+    page.get_by_role("button", name="Send").tap()
+    expect(page.locator("#messages .message-text .mention").last).to_have_text("@bob")
