@@ -13,6 +13,16 @@ import pytest
 
 from accounts.models import User
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`bin/test -n 2`), the fault tests run one after another on one worker:
+    each starts private PostgreSQL, Redis and server processes and times their recovery, which
+    another fault test's processes beside it would slow past its limits."""
+    for item in items:
+        if item.get_closest_marker("faults"):
+            item.add_marker(pytest.mark.xdist_group("faults"))
+
+
 IN_CI = os.getenv("CI", "").lower() == "true"
 PASSWORD = "correct-horse-battery-staple"
 

@@ -24,6 +24,22 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
+// A reaction picker loads its forms the first time it opens: each message carries only a link
+// to its reactions page (what it opens without JavaScript), whose ?picker answer is the panel.
+// "toggle" does not bubble: listened for in the capture phase.
+document.addEventListener(
+  "toggle",
+  (event) => {
+    const picker = event.target;
+    if (!(picker instanceof HTMLDetailsElement) || !picker.open || !picker.matches(".reaction-picker")) return;
+    const panel = picker.querySelector(":scope > div");
+    const link = panel && panel.querySelector(":scope > a");
+    if (!link || !window.htmx) return;
+    htmx.ajax("GET", `${link.getAttribute("href")}?picker`, { target: panel, swap: "innerHTML" });
+  },
+  true,
+);
+
 // The chat window ---------------------------------------------------------------------------
 
 const scroller = () => document.getElementById("scroller");
