@@ -14,6 +14,7 @@ import logging
 import socket
 import threading
 import time
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from unittest import mock
@@ -25,13 +26,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from PIL import Image
 
-from conversations import actions, previews
+from conversations import actions, broadcast, previews
 from conversations.models import LinkPreview, Message
 from conversations.tests.test_consumers import _clean_slate, events, open_tab, pushed, script  # noqa: F401
 from flowchat import link_fetch
 from flowchat.testing import auth, check_event, picture
+from tests.security.corpus import CORPUS, MARKUP
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 REL = 'rel="nofollow noopener noreferrer"'
@@ -697,3 +700,32 @@ def test_the_image_bytes_are_re_encoded_not_copied(allowed):
 
     data = preview.image.read()
     assert data[8:12] == b"WEBP" and b"secret description" not in data
+
+
+@pytest.mark.parametrize("name", list(CORPUS))
+def test_the_hostile_corpus_in_a_pages_metadata_shows_as_text_on_the_page_and_in_the_frame(
+    on, alice, bob, chat, client, committing, name
+):
+    hostile = escape(CORPUS[name])  # as a page's <meta content="…"> carries it, HTML-escaped
+    on.html(
+        "/hostile",
+        (
+            "<!doctype html><html><head>"
+            f'<meta property="og:site_name" content="{hostile}"><meta property="og:title" content="{hostile}">'
+            f'<meta property="og:description" content="{hostile}"></head><body>x</body></html>'
+        ).encode(),
+    )
+    with mock.patch.object(broadcast.outbox, "put") as publishing:
+        message, _ = committing(actions.send_message, chat, alice, on.url("/hostile"))
+
+    preview = LinkPreview.objects.get(message=message)
+    # Stored as the text it is: whitespace folded, format characters (bidi, zero-width) dropped.
+    shown = "".join(c for c in " ".join(CORPUS[name].split()) if unicodedata.category(c) != "Cf")
+    assert (preview.site_name, preview.title, preview.description) == (shown[:100], shown[:300], shown[:500])
+    html = as_person(client, bob).get(reverse("chat", args=[chat.pk])).content.decode()
+    # What tabs are sent: the HTML of each event (its `data`, for scripts, is JSON text).
+    frames = str([call.args[1]["html"] for call in publishing.call_args_list])
+    for where in (html, frames):
+        for markup in MARKUP:
+            assert markup not in where, (name, markup)
+    assert html.count('id="messages"') == 1 and html.count('id="composer"') == 1
