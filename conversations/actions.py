@@ -96,6 +96,8 @@ def create_group(creator: User, title: str, members: Iterable[User] = (), photo:
     """A group owned by its creator, with the people they picked."""
     title = _clean_title(title)
     others = {member.pk: member for member in members if member.pk != creator.pk and member.is_active}
+    # "added" lines in the order of their names: a form's choices come in no order of their own.
+    others = dict(sorted(others.items(), key=lambda item: (item[1].display_name.casefold(), item[0])))
     with transaction.atomic():
         chat = Chat.objects.create(is_group=True, title=title, created_by=creator)
         if photo is not None:
