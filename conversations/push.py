@@ -119,10 +119,11 @@ def preview(message: Message) -> str:
     """What a notification says of a message: its text, else what it carries."""
     if message.text:
         return _short(message.text, PREVIEW_LENGTH)
-    if any(getattr(message, name, None) for name in ("file", "attachment")):
-        return _("File")
     if message.image:
         return _("Photo")
+    if message.attachment_count:
+        # Pictures only: "Photo"; any other file among them: "File".
+        return _("Photo") if all(file.is_image for file in message.attachments.all()) else _("File")
     return _("New message")
 
 

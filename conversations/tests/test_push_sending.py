@@ -202,6 +202,18 @@ def test_a_picture_says_photo_and_a_long_text_stays_small(
     assert second["body"].endswith("…") and len(second["body"]) < 200
 
 
+def test_files_without_text_say_file_or_photo(service, alice, bob, chat, django_capture_on_commit_callbacks):
+    from conversations.tests.test_attachments import a_file, a_png, send_files
+
+    device = device_of(bob, service)
+    sent(django_capture_on_commit_callbacks, send_files, chat, alice, a_file("topo.pdf"), a_png())
+    sent(django_capture_on_commit_callbacks, send_files, chat, alice, a_png(), a_png("second.png"))
+    sent(django_capture_on_commit_callbacks, send_files, chat, alice, a_file("notes.txt"), text="The notes")
+
+    bodies = [payload["body"] for payload in pushes(service, device)]
+    assert bodies == ["File", "2 new messages · Photo", "3 new messages · The notes"]  # a direct chat: no name
+
+
 def test_being_added_to_a_group_and_a_new_direct_chat_notify(service, alice, bob, django_capture_on_commit_callbacks):
     device = device_of(bob, service)
 
