@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from django.utils import translation
 
 from accounts.models import User
 
@@ -40,6 +41,16 @@ def require(available: bool, reason: str) -> None:
 def _isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _language_of_the_settings() -> Iterator[None]:
+    """Each test starts in English: a request for a Russian speaker leaves Russian active in the
+    thread (as Django's LocaleMiddleware does), which the next test, in whatever order the
+    workers run them, must not inherit."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 def make_person(username: str, first_name: str = "", last_name: str = "") -> User:
