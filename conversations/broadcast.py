@@ -151,7 +151,8 @@ def message_created(message: Message) -> None:
     no_reactions_yet(message)
     parts: dict[str, Any] = {
         "open": rendering.new_message(message, chat),
-        "list": rendering.join(rendering.to_the_top(chat), rendering.chat_time(chat)),
+        # The row's new time; the tabs move the row to the top as it arrives (flowchat.js).
+        "list": rendering.chat_time(chat),
         "preview": _previews(chat),
         # For a tab that shows someone typing in this chat: the message has come.
         "typed": {"open": rendering.typing_ended("#typing"), "list": rendering.typing_ended(f"#chat-{chat.pk}-typing")},

@@ -182,12 +182,8 @@ def new_row(chat: Chat, viewer: User) -> Html:
     return oob("afterbegin:#chats", chat_row(chat, viewer, swap=""))
 
 
-def to_the_top(chat: Chat) -> Html:
-    """Move the chat's row to the top of the list: a placeholder that the page swaps for the row (flowchat.js)."""
-    return same(format_html('<div hx-swap-oob="afterbegin:#chats"><li id="chat-{}" data-move></li></div>', chat.pk))
-
-
 def chat_time(chat: Chat) -> Html:
+    """The time of the chat's last message in its row; a new one moves the row to the top (flowchat.js)."""
     return render("conversations/shell.html#chat_time", {"row": chat, "oob": True})
 
 

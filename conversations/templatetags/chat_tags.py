@@ -61,8 +61,12 @@ def preview_for(message: Message | None, viewer: User | None) -> str:
 
 @register.filter
 def machine_time(moment: datetime | None) -> str:
-    """A <time datetime> value, to the second (no one reads the microseconds; every pushed frame carries them)."""
-    return moment.replace(microsecond=0).isoformat() if moment else ""
+    """A <time datetime> value, to the second and with Z for UTC: no one reads the microseconds, and
+    every pushed frame carries two of these."""
+    if not moment:
+        return ""
+    value = moment.replace(microsecond=0).isoformat()
+    return value.removesuffix("+00:00") + "Z" if value.endswith("+00:00") else value
 
 
 @register.filter
@@ -90,6 +94,13 @@ def list_time(moment: datetime | None) -> str:
     if moment.year == today.year:
         return date_format(moment, "j M")
     return date_format(moment, "SHORT_DATE_FORMAT")
+
+
+@register.simple_tag
+def controls_stub(chat: Chat) -> Message:
+    """A message of `chat` numbered 0 (never saved): the page's one copy of a message's Reply link
+    and reaction picker is rendered for it, and flowchat.js puts each pushed message's id in its place."""
+    return Message(pk=0, chat=chat)
 
 
 @register.simple_tag

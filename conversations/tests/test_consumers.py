@@ -143,7 +143,7 @@ async def test_a_new_message_reaches_every_members_tabs_and_no_outsider(alice, b
     assert '<div hx-swap-oob="beforeend:#messages">' in seen_in_chat
     assert f'id="message-{message.pk}"' in seen_in_chat
     assert "Rope at 9?" in seen_in_chat
-    assert f'<li id="chat-{chat.pk}" data-move></li>' in seen_in_chat  # the row moves to the top
+    assert f'<time class="chat-time" id="chat-{chat.pk}-time"' in seen_in_chat  # the tab moves the row to the top
     assert "live-notice" not in seen_in_chat  # the chat is on screen: no notice
     elsewhere = await pushed(alice_elsewhere)
     assert f'id="message-{message.pk}"' not in elsewhere  # not appended to another chat's list

@@ -238,7 +238,10 @@ def test_the_chat_page_shows_the_messages_oldest_first_with_author_time_and_mark
     hello = html[html.index(f'id="message-{edited.pk}"') : html.index(f'id="message-{gone.pk}"')]
     assert f'data-author="{alice.pk}"' in hello
     assert '<span class="edited">edited</span>' in hello
-    assert f'<time datetime="{edited.created_at.replace(microsecond=0).isoformat()}" title="' in hello
+    assert (
+        f'<time datetime="{edited.created_at.replace(microsecond=0).isoformat().replace("+00:00", "Z")}" title="'
+        in hello
+    )
     deleted = html[html.index(f'id="message-{gone.pk}"') :]
     assert "Wrong chat" not in html
     assert "message-menu" not in deleted.split("</article>")[0]  # nothing left to edit or delete

@@ -219,6 +219,32 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   }
 });
 
+// A pushed message and a pushed reactions bar come without the Reply link and the reaction
+// picker, the same in every message but for its id (each tab got those bytes again with every
+// message; only tabs with JavaScript get pushes): they are added from the page's one copy,
+// rendered for a message numbered 0.
+function addMessageControls() {
+  const controls = document.getElementById("message-controls");
+  if (!controls) return;
+  const live = "#messages article.message:not(.message-system, .message-deleted)";
+  for (const article of document.querySelectorAll(`${live}:not(:has([data-reply]))`)) {
+    const permalink = article.querySelector(":scope > .bubble > .message-meta > .message-link");
+    if (!permalink) continue;
+    const reply = controls.content.querySelector("[data-reply]").cloneNode(true);
+    reply.href = reply.getAttribute("href").replace("reply_to=0", `reply_to=${article.id.slice("message-".length)}`);
+    permalink.before(reply);
+  }
+  for (const bar of document.querySelectorAll(`${live} .reactions:not(:has(.reaction-picker))`)) {
+    const id = bar.id.match(/^message-(\d+)-reactions$/);
+    if (!id) continue;
+    const picker = controls.content.querySelector(".reaction-picker").cloneNode(true);
+    const link = picker.querySelector("a");
+    link.href = link.getAttribute("href").replace("/messages/0/", `/messages/${id[1]}/`);
+    bar.append(picker);
+  }
+}
+document.addEventListener("htmx:wsAfterMessage", addMessageControls);
+
 // Older messages go above what is on screen: keep the reader where they were.
 let distanceFromBottom = null;
 document.addEventListener("htmx:beforeSwap", (event) => {
@@ -264,10 +290,20 @@ document.addEventListener("htmx:oobBeforeSwap", (event) => {
   }
 });
 
+// A chat's row whose time changes has a new last message: it moves to the top of the list.
+// (A whole row pushed again, renamed say, carries its time unchanged: it stays where it is.)
+document.addEventListener("htmx:oobBeforeSwap", (event) => {
+  const { target, fragment } = event.detail;
+  if (!target || !fragment || !target.matches(".chat-time")) return;
+  const incoming = fragment.querySelector("time");
+  const row = target.closest("li.chat-row");
+  if (!incoming || !row || incoming.getAttribute("datetime") === target.getAttribute("datetime")) return;
+  if (row.parentElement.firstElementChild !== row) row.parentElement.prepend(row);
+});
+
 // A message or chat row that is already on the page is replaced, never shown twice: the
 // answer to my own send and the socket may both deliver it. A message keeps its place; a
-// chat row moves to where the new one goes (the top of the list). A pushed row marked
-// data-move is only a placeholder: the row already here moves there, as it is.
+// chat row moves to where the new one goes (the top of the list).
 document.addEventListener("htmx:oobBeforeSwap", (event) => {
   const { fragment, target } = event.detail;
   if (!fragment || !(target.id === "messages" || target.id === "chats")) return;
@@ -275,11 +311,6 @@ document.addEventListener("htmx:oobBeforeSwap", (event) => {
   const wasNearBottom = box && isNearBottom(box);
   for (const incoming of fragment.querySelectorAll(":scope > [id]")) {
     const existing = document.getElementById(incoming.id);
-    if (incoming.hasAttribute("data-move")) {
-      if (existing) incoming.replaceWith(existing);
-      else incoming.remove();
-      continue;
-    }
     if (!existing) continue;
     if (existing.closest("#chats")) {
       existing.remove();
