@@ -804,6 +804,20 @@ async def test_joining_an_open_group_brings_it_to_the_joiners_tabs_and_tells_the
     await carol_tab.disconnect()
 
 
+async def test_a_short_message_reaches_the_tab_showing_its_chat_in_one_kilobyte(alice, bob, chat):
+    alice_tab = await open_tab(alice, chat)
+    await pushed(alice_tab)
+
+    await act(actions.send_message)(chat, bob, "Rope at 9?")
+
+    frame = await pushed(alice_tab)
+    assert "Rope at 9?" in frame and f'id="chat-{chat.pk}-time"' in frame and "1 unread message" in frame
+    # The Reply link and the reaction picker are the page's to add (flowchat.js, #message-controls).
+    assert "data-reply" not in frame and "reaction-picker" not in frame
+    assert len(frame.encode()) <= 1024  # docs/performance-notes.md, "Frames of 1 KB"
+    await alice_tab.disconnect()
+
+
 async def test_a_pushed_reply_carries_its_quote_to_tabs_and_reply_to_to_scripts(alice, bob, chat):
     question, _ = await act(actions.send_message)(chat, bob, "Rope at 9?")
     alice_tab, alices_script = await open_tab(alice, chat), await script(alice)
@@ -819,7 +833,7 @@ async def test_a_pushed_reply_carries_its_quote_to_tabs_and_reply_to_to_scripts(
     )
     assert "Rope at 9?" in frame
     # A short reply stays a small frame for every member's tab.
-    assert len(frame.encode()) <= 1800  # reply link, quote, permalink and reactions bar (docs/performance-notes.md)
+    assert len(frame.encode()) <= 1300  # the quote and its link (docs/performance-notes.md)
     (event,) = [e for e in await events(alices_script) if e["event"] == "message.created"]
     assert (event["data"]["id"], event["data"]["reply_to"]) == (answer.pk, question.pk)
     await alice_tab.disconnect()
