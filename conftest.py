@@ -10,8 +10,19 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from django.utils import translation
 
 from accounts.models import User
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`bin/test -n 2`), the fault tests run one after another on one worker:
+    each starts private PostgreSQL, Redis and server processes and times their recovery, which
+    another fault test's processes beside it would slow past its limits."""
+    for item in items:
+        if item.get_closest_marker("faults"):
+            item.add_marker(pytest.mark.xdist_group("faults"))
+
 
 IN_CI = os.getenv("CI", "").lower() == "true"
 PASSWORD = "correct-horse-battery-staple"
@@ -30,6 +41,16 @@ def require(available: bool, reason: str) -> None:
 def _isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _language_of_the_settings() -> Iterator[None]:
+    """Each test starts in English: a request for a Russian speaker leaves Russian active in the
+    thread (as Django's LocaleMiddleware does), which the next test, in whatever order the
+    workers run them, must not inherit."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 def make_person(username: str, first_name: str = "", last_name: str = "") -> User:

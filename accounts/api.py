@@ -6,6 +6,8 @@ flowchat/openapi.py; the shared plumbing (auth, parsing, errors) is flowchat/api
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from allauth.account import app_settings as allauth_settings
@@ -35,9 +37,10 @@ from flowchat.api import (
 from . import login_throttle
 from .forms import ProfileForm
 from .invites import use_invite
-from .models import ApiToken, User
+from .models import ApiToken, PushSubscription, User
+from .push_endpoints import endpoint_problem
 from .search import findable_by, search_people
-from .serializers import user_summary, user_to_dict
+from .serializers import iso, user_summary, user_to_dict
 
 USERNAME_TAKEN = "A user with that username already exists."
 SIGNUP_CLOSED = "Sign-up is closed on this server: accounts are made by its operators."
@@ -147,9 +150,14 @@ def logout(request: ApiRequest) -> HttpResponse:
     return json_response({"detail": "Logged out successfully"})
 
 
+def own_user_to_dict(user: User) -> dict[str, Any]:
+    """The User, plus what only its owner sees: their notification setting."""
+    return {**user_to_dict(user), "push_previews": user.push_previews}
+
+
 @api_view(["GET"])
 def me(request: ApiRequest) -> HttpResponse:
-    return json_response(user_to_dict(request.user))
+    return json_response(own_user_to_dict(request.user))
 
 
 @api_view(["GET"])
@@ -201,6 +209,13 @@ def update(request: ApiRequest, pk: int) -> HttpResponse:
         # A body with no part in it: its boundary or framing is broken, and nothing it meant is known.
         raise ApiError(400, "The body is not valid multipart/form-data.")
     _drop_unchanged(data, user_to_dict(user))
+    push_previews = None
+    if "push_previews" in data:
+        push_previews = data.pop("push_previews")
+        if multipart:
+            push_previews = {"true": True, "false": False}.get(str(push_previews).lower(), push_previews)
+        if not isinstance(push_previews, bool):
+            raise ApiError(400, "Some fields are not valid.", {"push_previews": ["Must be true or false."]})
     remove_avatar = False
     if multipart:
         check_fields(data, EDITABLE_FIELDS, rejected={"password": PASSWORD_NOT_HERE, "avatar": "Must be a file."})
@@ -224,8 +239,12 @@ def update(request: ApiRequest, pk: int) -> HttpResponse:
     form = ProfileForm({**current, **data, "remove_avatar": remove_avatar}, files, instance=user)
     if not form.is_valid():
         return validation_error(form)
-    form.save()
-    return json_response(user_to_dict(user))
+    with transaction.atomic():
+        form.save()
+        if push_previews is not None:
+            user.push_previews = push_previews
+            User.objects.filter(pk=user.pk).update(push_previews=push_previews)
+    return json_response(own_user_to_dict(user))
 
 
 def _drop_unchanged(data: dict[str, Any], current: dict[str, Any]) -> None:
@@ -243,7 +262,101 @@ def _drop_unchanged(data: dict[str, Any], current: dict[str, Any]) -> None:
         raise ApiError(400, "Some fields are not valid.", errors)
 
 
+# Web Push devices -----------------------------------------------------------------------
+
+
+def subscription_to_dict(subscription: PushSubscription) -> dict[str, Any]:
+    return {
+        "id": subscription.pk,
+        "endpoint": subscription.endpoint,
+        "user_agent": subscription.user_agent,
+        "created_at": iso(subscription.created_at),
+        "last_success_at": iso(subscription.last_success_at),
+    }
+
+
+@api_view(["GET"])
+def push_info(request: ApiRequest) -> HttpResponse:
+    """The server's VAPID public key (null while push is off), for PushManager.subscribe."""
+    return json_response({"public_key": settings.VAPID_PUBLIC_KEY or None})
+
+
+@api_view(["GET", "POST"])
+def push_subscriptions(request: ApiRequest) -> HttpResponse:
+    """GET: my devices. POST: register this device (a repeated endpoint returns the one already registered)."""
+    if request.method == "GET":
+        return json_response([subscription_to_dict(s) for s in request.user.push_subscriptions.all()])
+    subscription, created = register_subscription(
+        request.user, request.data, user_agent=request.META.get("HTTP_USER_AGENT", "")
+    )
+    return json_response(subscription_to_dict(subscription), status=201 if created else 200)
+
+
+def register_subscription(
+    user: User, data: Any, *, user_agent: str = "", session_key: str = ""
+) -> tuple[PushSubscription, bool]:
+    """Check a browser's PushSubscription JSON and keep it; raises ApiError (400) for a bad one."""
+    if not isinstance(data, dict):
+        raise ApiError(400, "Send a JSON object.")
+    errors: dict[str, list[str]] = {
+        field: ["This field is not accepted here."]
+        for field in data
+        if field not in ("endpoint", "keys", "expirationTime")
+    }
+    endpoint = data.get("endpoint")
+    keys = data.get("keys")
+    if "endpoint" not in data:
+        errors["endpoint"] = ["This field is required."]
+    elif problem := endpoint_problem(endpoint):
+        errors["endpoint"] = [problem]
+    if not isinstance(keys, dict):
+        errors["keys"] = ["Must be an object with p256dh and auth."]
+    else:
+        for name, size in (("p256dh", 65), ("auth", 16)):
+            if not _is_key(keys.get(name), size):
+                errors[f"keys.{name}"] = [f"Must be {size} bytes in base64url."]
+    if errors:
+        raise ApiError(400, "Some fields are not valid.", errors)
+    existing = PushSubscription.objects.filter(endpoint=endpoint).first()
+    if existing is not None and existing.user_id == user.pk:
+        return existing, False
+    with transaction.atomic():
+        # The same browser, signed in as someone else now: the device is theirs.
+        PushSubscription.objects.filter(endpoint=endpoint).delete()
+        subscription = PushSubscription.objects.create(
+            user=user,
+            endpoint=endpoint,
+            p256dh=keys["p256dh"],
+            auth=keys["auth"],
+            user_agent=user_agent[:500],
+            session_key=session_key or "",
+        )
+    return subscription, True
+
+
+def _is_key(value: Any, size: int) -> bool:
+    if not isinstance(value, str) or len(value) > 200:
+        return False
+    try:
+        return len(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))) == size
+    except (binascii.Error, ValueError):
+        return False
+
+
+@api_view(["DELETE"])
+def push_subscription(request: ApiRequest, pk: int) -> HttpResponse:
+    deleted, _rows = request.user.push_subscriptions.filter(pk=pk).delete()
+    if not deleted:
+        raise ApiError(404, "No such device.")
+    response = HttpResponse(status=204)
+    del response["Content-Type"]
+    return response
+
+
 urlpatterns = [
+    path("push/", push_info, name="api-push"),
+    path("push/subscriptions/", push_subscriptions, name="api-push-subscriptions"),
+    path("push/subscriptions/<int:pk>/", push_subscription, name="api-push-subscription"),
     path("users/", register, name="api-register"),
     path("login/", login, name="api-login"),
     path("logout/", logout, name="api-logout"),

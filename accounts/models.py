@@ -46,6 +46,8 @@ class User(AbstractUser):
     # An IANA name ("Asia/Tokyo"); empty until the browser tells it (static/js/local-time.js)
     # or the person picks one. Pages show times in it; empty means the server's TIME_ZONE.
     timezone = models.CharField(_("time zone"), max_length=ZONE_LENGTH, blank=True, validators=[validate_zone])
+    # Whether a push notification shows the message's text, or only who wrote in which chat.
+    push_previews = models.BooleanField(_("show message text in notifications"), default=True)
 
     class Meta(AbstractUser.Meta):
         constraints = [
@@ -142,6 +144,9 @@ class Connection(models.Model):
     channel_name = models.CharField(max_length=200, unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="connections")
     expires_at = models.DateTimeField(db_index=True)
+    # Whether the tab's page is shown (document.visibilityState, told over the socket). A person
+    # with a visible tab sees new messages there and gets no push; a hidden tab does not count.
+    visible = models.BooleanField(default=True)
 
     class Meta:
         indexes = [models.Index(fields=["user", "expires_at"], name="connection_user_idx")]
@@ -214,3 +219,26 @@ class Invite(models.Model):
     @property
     def can_be_used(self) -> bool:
         return self.state == "usable"
+
+
+class PushSubscription(models.Model):
+    """One device (a browser profile) that receives Web Push notifications for its person."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions")
+    # The push service's URL for this device; checked to be https on a public host (accounts.push_endpoints).
+    endpoint = models.URLField(max_length=2000, unique=True)
+    p256dh = models.CharField(max_length=200)
+    auth = models.CharField(max_length=100)
+    user_agent = models.CharField(_("browser"), max_length=500, blank=True)
+    # The session that registered it: logging out of that session removes the device.
+    session_key = models.CharField(max_length=40, blank=True, db_index=True, editable=False)
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+    last_success_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification device")
+        verbose_name_plural = _("notification devices")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.created_at:%Y-%m-%d})"

@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import mimetypes
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from flowchat.api import authenticate_token
+from flowchat.api import ApiError, authenticate_token
 
 from .context_processors import THEME_COOKIE
 from .forms import PreferencesForm, ProfileForm, TimeZoneForm
-from .models import User
+from .models import PushSubscription, User
 
 
 @login_required
@@ -59,6 +62,17 @@ def _settings_page(
         "form": form,
         "preferences_form": PreferencesForm(initial=_current_preferences(request)),
         "zone_form": zone_form,
+        "push_enabled": bool(settings.VAPID_PUBLIC_KEY and settings.VAPID_PRIVATE_KEY),
+        "vapid_public_key": settings.VAPID_PUBLIC_KEY,
+        "devices": [
+            {
+                "pk": d.pk,
+                "label": device_label(d.user_agent),
+                "created_at": d.created_at,
+                "last_success_at": d.last_success_at,
+            }
+            for d in request.user.push_subscriptions.all()
+        ],
     }
     return render(request, "accounts/settings.html", context, status=400 if form.errors or zone_form.errors else 200)
 
@@ -87,6 +101,80 @@ def detect_time_zone(request: HttpRequest) -> HttpResponse:
         return HttpResponse(_("That is not a time zone."), status=400, content_type="text/plain; charset=utf-8")
     User.objects.filter(pk=request.user.pk, timezone="").update(timezone=form.cleaned_data["timezone"])
     return HttpResponse(status=204)
+
+
+def device_label(user_agent: str) -> str:
+    """ "Firefox on Linux": the browser and system a user agent names, or a plain word when it names neither."""
+    browsers = (
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    )
+    systems = (
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    )
+    browser = next((name for mark, name in browsers if mark in user_agent), "")
+    system = next((name for mark, name in systems if mark in user_agent), "")
+    if browser and system:
+        return _("%(browser)s on %(system)s") % {"browser": browser, "system": system}
+    return browser or system or _("Unknown browser")
+
+
+@login_required
+@require_POST
+def push_previews(request: HttpRequest) -> HttpResponse:
+    """The settings page's "Show message text in notifications" (it works without JavaScript)."""
+    User.objects.filter(pk=request.user.pk).update(push_previews="push_previews" in request.POST)
+    messages.success(request, _("Your notification settings are saved."))
+    return redirect(reverse("accounts:settings") + "#notifications")
+
+
+@login_required
+@require_POST
+def add_device(request: HttpRequest) -> HttpResponse:
+    """The settings page's "Turn on notifications on this device" (static/js/push.js): the browser's
+    PushSubscription JSON, kept with this session so that logging out of it removes the device."""
+    from .api import register_subscription, subscription_to_dict
+
+    try:
+        data = json.loads(request.body or b"null")
+    except ValueError:
+        return ApiError(400, "Send the subscription as JSON.").response()
+    session_key = request.session.session_key or ""
+    try:
+        subscription, created = register_subscription(
+            request.user, data, user_agent=request.META.get("HTTP_USER_AGENT", ""), session_key=session_key
+        )
+    except ApiError as error:
+        return error.response()
+    if not created and subscription.session_key != session_key:
+        # Registered again from this session (after signing in anew): logging out of it removes it.
+        subscription.session_key = session_key
+        subscription.save(update_fields=["session_key"])
+    return HttpResponse(
+        json.dumps(subscription_to_dict(subscription), cls=DjangoJSONEncoder),
+        status=201 if created else 200,
+        content_type="application/json",
+    )
+
+
+@login_required
+@require_POST
+def remove_device(request: HttpRequest, pk: int) -> HttpResponse:
+    """Stop notifying one of the person's devices; someone else's is a 404."""
+    deleted, _rows = PushSubscription.objects.filter(pk=pk, user=request.user).delete()
+    if not deleted:
+        raise Http404("No such device.")
+    messages.success(request, _("The device receives no more notifications."))
+    return redirect(reverse("accounts:settings") + "#notifications")
 
 
 def _current_preferences(request: HttpRequest) -> dict[str, str]:

@@ -9,12 +9,13 @@ transaction, and schedules its broadcasts (conversations.broadcast) with
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -22,9 +23,25 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiToken, Connection, User
 
-from . import broadcast, limits
+from . import broadcast, limits, previews, push
+from .attachments import MAX_ATTACHMENTS, PreparedFile
 from .emoji import is_single_emoji
-from .models import MESSAGE_MAX_LENGTH, TITLE_MAX_LENGTH, Chat, Membership, Message, Reaction, direct_key_for
+from .formatting import Members, render
+from .models import (
+    MESSAGE_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Attachment,
+    Chat,
+    LinkPreview,
+    Membership,
+    Mention,
+    Message,
+    Notifications,
+    Reaction,
+    direct_key_for,
+    known_attachments,
+    no_link_preview,
+)
 
 
 def _later(callback: Callable[..., None], *args, **kwargs) -> None:
@@ -49,6 +66,7 @@ def get_or_create_direct_chat(user: User, other: User) -> tuple[Chat, bool]:
         # Another request created it between our lookup and our insert: theirs is the chat.
         return Chat.objects.get(direct_key=key), False
     _later(broadcast.chat_created, chat.pk)
+    _later(push.direct_chat_created, chat.pk, user.pk)
     return chat, True
 
 
@@ -78,6 +96,8 @@ def create_group(creator: User, title: str, members: Iterable[User] = (), photo:
     """A group owned by its creator, with the people they picked."""
     title = _clean_title(title)
     others = {member.pk: member for member in members if member.pk != creator.pk and member.is_active}
+    # "added" lines in the order of their names: a form's choices come in no order of their own.
+    others = dict(sorted(others.items(), key=lambda item: (item[1].display_name.casefold(), item[0])))
     with transaction.atomic():
         chat = Chat.objects.create(is_group=True, title=title, created_by=creator)
         if photo is not None:
@@ -91,6 +111,8 @@ def create_group(creator: User, title: str, members: Iterable[User] = (), photo:
         for member in others.values():
             _system_line(chat, Message.Kind.ADDED, creator, member, quiet=True)
         _later(broadcast.chat_created, chat.pk, by=creator.pk)
+        for member in others.values():
+            _later(push.member_added, chat.pk, member.pk, creator.pk)
     return chat
 
 
@@ -158,6 +180,7 @@ def add_member(chat: Chat, by: User, user: User) -> Membership:
             )
         _members_changed(chat)
         _later(broadcast.member_added, chat.pk, user.pk, by=by.pk)
+        _later(push.member_added, chat.pk, user.pk, by.pk)
         line = _system_line(chat, Message.Kind.ADDED, by, user)
         # They start with the history already read: only what comes next is new to them.
         membership.last_read_message_id = line.pk
@@ -237,6 +260,17 @@ def leave_chat(chat: Chat, user: User) -> None:
             _system_line(chat, Message.Kind.OWNER, user, heir.user)
 
 
+def set_notifications(chat: Chat, user: User, level: str | None) -> Membership:
+    """A member chooses which new messages of the chat notify them (None: the chat's default)."""
+    if level is not None and level not in Notifications.values:
+        raise ValidationError(_("That notification level is not available."), code="invalid")
+    with transaction.atomic():
+        membership = _membership(chat, user)
+        membership.notifications = level
+        membership.save(update_fields=["notifications"])
+    return membership
+
+
 def clean_text(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\x00", "").strip()
     if len(text) > MESSAGE_MAX_LENGTH:
@@ -258,6 +292,14 @@ def _repeated(existing: Message, chat: Chat) -> tuple[Message, bool]:
     return existing, False
 
 
+def _members_by_name(chat: Chat, text: str) -> Members | None:
+    """Who may be mentioned in `text`: the chat's members by lowercase username (no query without an "@")."""
+    if "@" not in text:
+        return None
+    people = Membership.objects.filter(chat=chat).values_list("user_id", "user__username")
+    return {username.lower(): (pk, username) for pk, username in people}
+
+
 def send_message(
     chat: Chat,
     author: User,
@@ -267,21 +309,27 @@ def send_message(
     *,
     rate_limited: bool = False,
     reply_to: int | None = None,
+    files: Sequence[PreparedFile] = (),
 ) -> tuple[Message, bool]:
-    """Post a message (text, a picture or both); a repeated client_id returns the original instead.
+    """Post a message (text, a picture, files, or any of them together); a repeated client_id returns the original.
 
-    `picture` is the (full size, thumbnail) pair made by `flowchat.images.clean_images`.
+    `picture` is the (full size, thumbnail) pair made by `flowchat.images.clean_images`; `files`,
+    at most MAX_ATTACHMENTS, are made by `conversations.attachments.prepare` (MessageForm does both).
     `rate_limited`: the send counts against the author's send rate (conversations.limits) and
     raises SendingTooFast past it. Every send a person makes (pages, API) passes True; seeding
     and other operator tools that build history do not.
     `reply_to`: the id of the message this one answers, in the same chat.
     """
     text = clean_text(text)
-    if not text and picture is None:
-        raise ValidationError(_("Write something or attach a picture."), code="empty")
+    if not text and picture is None and not files:
+        raise ValidationError(_("Write something or attach a file."), code="empty")
+    if len(files) > MAX_ATTACHMENTS:
+        raise ValidationError(
+            _("A message can carry at most %(limit)d files.") % {"limit": MAX_ATTACHMENTS}, code="too_many_files"
+        )
     original = None if reply_to is None else replied_message(chat, reply_to)
     # A retried upload must not store its files again only to roll them back.
-    if picture is not None and client_id is not None and (existing := _sent_before(author, client_id)):
+    if (picture is not None or files) and client_id is not None and (existing := _sent_before(author, client_id)):
         return _repeated(existing, chat)
     if rate_limited:
         try:
@@ -292,28 +340,75 @@ def send_message(
             if client_id is not None and (existing := _sent_before(author, client_id)):
                 return _repeated(existing, chat)
             raise
+    stored: list[str] = []
     try:
         with transaction.atomic():
-            message = Message(chat=chat, author=author, text=text, client_id=client_id, reply_to=original)
+            rendered = render(text, _members_by_name(chat, text))
+            message = Message(
+                chat=chat,
+                author=author,
+                text=text,
+                html=rendered.html,
+                client_id=client_id,
+                reply_to=original,
+                attachment_count=len(files),
+            )
             if picture is not None:
                 full, thumbnail = picture
                 message.image.save(full.name, full, save=False)
                 message.thumbnail.save(thumbnail.name, thumbnail, save=False)
             message.save()
+            if files:
+                known_attachments(message, _attach(message, files, stored))
             # Your own message is read by you. No row: the author is no longer a member, and the
             # message goes with the rollback. (The membership row is locked before the chat's, as
             # in every action that changes members.)
             if not Membership.objects.filter(chat=chat, user=author).update(last_read_message_id=message.pk):
                 raise PermissionDenied(_("You are not a member of this chat."))
             Chat.objects.filter(pk=chat.pk).update(last_message=message, last_activity_at=message.created_at)
+            if rendered.mentions:
+                Mention.objects.bulk_create(Mention(message=message, user_id=pk) for pk in rendered.mentions)
             _later(broadcast.message_created, message)
-    except IntegrityError:
+            # Web Push for members with no shown tab: queued, sent by conversations.webpush's workers.
+            _later(push.message_created, message.pk)
+            if settings.LINK_PREVIEWS and (link := previews.first_link(text)):
+                # After the message's own event: its preview comes when it is ready, if ever.
+                _later(previews.schedule, message.pk, link)
+    except BaseException as failure:
+        # Rolled back: the files stored for it belong to no message.
+        for name in stored:
+            default_storage.delete(name)
+        if not isinstance(failure, IntegrityError):
+            raise
         # The client_id was used before (a retry, or a concurrent one that won the race).
         existing = None if client_id is None else _sent_before(author, client_id)
         if existing is None:
             raise
         return _repeated(existing, chat)
     return message, True
+
+
+def _attach(message: Message, files: Sequence[PreparedFile], stored: list[str]) -> list[Attachment]:
+    """Store a message's files under random names in its chat's folder (models.attachment_path)."""
+    attachments = []
+    for prepared in files:
+        attachment = Attachment(
+            message=message,
+            name=prepared.name,
+            size=prepared.size,
+            content_type=prepared.content_type,
+            is_image=prepared.is_image,
+            width=prepared.width,
+            height=prepared.height,
+        )
+        extension = "webp" if prepared.is_image else "bin"
+        attachment.file.save(f"file.{extension}", prepared.content, save=False)
+        stored.append(attachment.file.name)
+        if prepared.thumbnail is not None:
+            attachment.thumbnail.save("thumbnail.webp", prepared.thumbnail, save=False)
+            stored.append(attachment.thumbnail.name)
+        attachments.append(attachment)
+    return Attachment.objects.bulk_create(attachments)
 
 
 def replied_message(chat: Chat, message_id: int) -> Message:
@@ -339,27 +434,53 @@ def edit_message(message: Message, by: User, text: str) -> Message:
     """The author changes the text; the message is marked edited and its version goes up."""
     _own_message(message, by)
     text = clean_text(text)
-    if not text and not message.image:
+    # A message of files (or a picture) may lose all its text; one of text alone may not.
+    if not text and not message.image and not message.attachment_count:
         raise ValidationError(_("A message cannot be empty. Delete it instead."), code="empty")
+    link_before = previews.first_link(message.text)
     with transaction.atomic():
         _membership(message.chat, by)
         # Only a message that is not deleted is changed, in the UPDATE itself: a delete that
         # committed since `message` was loaded, or one racing this edit (PostgreSQL re-checks
         # the condition once the delete's row lock is released), always wins.
         edited_at = timezone.now()
+        rendered = render(text, _members_by_name(message.chat, text))
         changed = (
             Message.objects.filter(pk=message.pk, deleted_at__isnull=True)
             .exclude(text=text)
-            .update(text=text, edited_at=edited_at, version=F("version") + 1)
+            .update(text=text, html=rendered.html, edited_at=edited_at, version=F("version") + 1)
         )
+        if changed:
+            # Whom it mentions now: members named since are added, those no longer named dropped.
+            Mention.objects.filter(message_id=message.pk).exclude(user_id__in=rendered.mentions).delete()
+            Mention.objects.bulk_create(
+                (Mention(message_id=message.pk, user_id=pk) for pk in rendered.mentions), ignore_conflicts=True
+            )
         # Read back under this transaction's write: the version this edit made, exactly.
-        current = Message.objects.values("text", "edited_at", "deleted_at", "version").get(pk=message.pk)
+        current = Message.objects.values("text", "html", "edited_at", "deleted_at", "version").get(pk=message.pk)
         if current["deleted_at"] is not None:
             raise ValidationError(_("This message was deleted."), code="deleted")
-        message.text, message.edited_at, message.version = current["text"], current["edited_at"], current["version"]
+        message.text, message.html = current["text"], current["html"]
+        message.edited_at, message.version = current["edited_at"], current["version"]
+        if changed and (link := previews.first_link(message.text)) != link_before:
+            # Another first link: the old preview goes (the edit's event shows the message
+            # without it), and the new link's comes when it is ready.
+            _drop_link_preview(message)
+            if settings.LINK_PREVIEWS and link:
+                _later(previews.schedule, message.pk, link)
         if changed:
             _later(broadcast.message_changed, message.pk, "message.edited", message.version)
     return message
+
+
+def _drop_link_preview(message: Message) -> None:
+    """Delete a message's preview and, once committed, its picture (inside the caller's transaction)."""
+    names = list(LinkPreview.objects.filter(message_id=message.pk).exclude(image="").values_list("image", flat=True))
+    LinkPreview.objects.filter(message_id=message.pk).delete()
+    no_link_preview(message)
+    if names:
+        storage = LinkPreview._meta.get_field("image").storage
+        transaction.on_commit(lambda: [storage.delete(name) for name in names])
 
 
 def delete_message(message: Message, by: User) -> Message:
@@ -373,27 +494,90 @@ def delete_message(message: Message, by: User) -> Message:
         # a second delete (another tab, a retry) changes nothing.
         deleted = Message.objects.filter(pk=message.pk, deleted_at__isnull=True).update(
             text="",
+            html="",
             image="",
             thumbnail="",
             image_width=None,
             image_height=None,
+            attachment_count=0,
             deleted_at=deleted_at,
             version=F("version") + 1,
         )
         current = Message.objects.values("deleted_at", "version").get(pk=message.pk)
-        message.text = ""
+        message.text = message.html = ""
         message.image = message.thumbnail = ""
         message.image_width = message.image_height = None
         message.deleted_at, message.version = current["deleted_at"], current["version"]
         if not deleted:
             return message  # it was deleted already: nothing new to tell
-        # Its reactions go with its text: nobody can see or change them any more.
+        # Its reactions and link preview go with its text: nobody can see or change them any more.
         Reaction.objects.filter(message_id=message.pk).delete()
+        # And its files: their rows now, what is stored once this commits (signals.forget_files).
+        if message.attachment_count:
+            Attachment.objects.filter(message_id=message.pk).delete()
+        known_attachments(message, [])
+        message.attachment_count = 0
+        _drop_link_preview(message)
         _later(broadcast.message_changed, message.pk, "message.deleted", message.version)
         if files:
             storage = message.image.storage
             transaction.on_commit(lambda: [storage.delete(name) for name in files])
     return message
+
+
+def set_link_preview(message_id: int, preview: previews.Preview) -> LinkPreview | None:
+    """Store the preview fetched for a message's first link and show it live; None if it came too late.
+
+    Called by the preview job (conversations.previews), not by a person. Nothing is stored for a
+    message deleted since, or whose first link is no longer `preview.url` (an edit changed it:
+    that edit scheduled its own fetch), or that has a preview already (one removed by its author
+    included).
+    """
+    with transaction.atomic():
+        # The message row locked: an edit or a delete racing this finishes first, or waits.
+        message = Message.objects.select_for_update().filter(pk=message_id).first()
+        if (
+            message is None
+            or message.is_deleted
+            or previews.first_link(message.text) != preview.url
+            or LinkPreview.objects.filter(message_id=message_id).exists()
+        ):
+            return None
+        stored = LinkPreview(
+            message=message,
+            url=preview.url,
+            site_name=preview.site_name,
+            title=preview.title,
+            description=preview.description,
+        )
+        if preview.image is not None:
+            stored.image.save(preview.image.name, preview.image, save=False)
+        stored.save()
+        _later(broadcast.link_preview_changed, message_id)
+    return stored
+
+
+def remove_link_preview(message: Message, by: User) -> bool:
+    """The author removes the preview of their message's link; False if it had none to remove.
+
+    The row stays, marked removed, so that the link is not fetched again; its picture goes.
+    """
+    _own_message(message, by)
+    with transaction.atomic():
+        preview = LinkPreview.objects.select_for_update().filter(message_id=message.pk, removed=False).first()
+        if preview is None:
+            return False
+        name = preview.image.name if preview.image else ""
+        preview.removed = True
+        preview.image = ""
+        preview.changed_at = timezone.now()
+        preview.save(update_fields=["removed", "image", "image_width", "image_height", "changed_at"])
+        Message.link_preview.related.set_cached_value(message, preview)
+        _later(broadcast.link_preview_changed, message.pk)
+        if name:
+            storage = preview.image.storage
+            transaction.on_commit(lambda: storage.delete(name))
+    return True
 
 
 def clean_emoji(emoji: str) -> str:
@@ -531,26 +715,40 @@ def deactivate_person(user: User) -> None:
         _later(broadcast.close_sockets, user.pk, person=True)
 
 
+def socket_visibility(channel_name: str, visible: bool) -> None:
+    """A socket's page was shown or hidden (conversations.consumers): who sees new messages, for push."""
+    Connection.objects.filter(channel_name=channel_name).update(visible=visible)
+
+
 def sockets_changed(
-    opened: Mapping[str, int], closed: Mapping[str, int] | None = None, alive: Iterable[str] | None = None
+    opened: Mapping[str, int],
+    closed: Mapping[str, int] | None = None,
+    alive: Iterable[str] | None = None,
+    *,
+    hidden: Iterable[str] = (),
 ) -> None:
     """What a server process's sockets did since it last said (conversations.presence), in one go.
 
-    `opened` and `closed` map channel names to people. `alive`, every PRESENCE_HEARTBEAT_SECONDS,
-    lists all the process's open sockets: they are renewed, and the sockets of a process that
-    died (not renewed for PRESENCE_TTL_SECONDS) end, their people going offline. The number of
-    queries is the same for one socket and for ten thousand.
+    `opened` and `closed` map channel names to people; `hidden` names the opened ones that do
+    not count as someone looking (a script's: conversations.push sends to its person). `alive`,
+    every PRESENCE_HEARTBEAT_SECONDS, lists all the process's open sockets: they are renewed,
+    and the sockets of a process that died (not renewed for PRESENCE_TTL_SECONDS) end, their
+    people going offline. The number of queries is the same for one socket and for ten thousand.
     """
     now = timezone.now()
     until = now + _presence_ttl()
     closed = closed or {}
+    hidden = set(hidden)
     concerned = set(opened.values()) | set(closed.values())
     with transaction.atomic():
         if closed:
             Connection.objects.filter(channel_name__in=list(closed)).delete()
         if opened:
             Connection.objects.bulk_create(
-                [Connection(channel_name=name, user_id=user_id, expires_at=until) for name, user_id in opened.items()],
+                [
+                    Connection(channel_name=name, user_id=user_id, expires_at=until, visible=name not in hidden)
+                    for name, user_id in opened.items()
+                ],
                 ignore_conflicts=True,
             )
         expired: set[int] = set()

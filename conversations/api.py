@@ -35,7 +35,7 @@ from . import actions
 from .directory import attach_previews, open_groups
 from .forms import EditMessageForm, GroupForm, GroupPhotoForm, MessageForm, RenameGroupForm
 from .limits import ReactingTooFast, SendingTooFast
-from .models import Chat, Membership, Message, no_reactions_yet
+from .models import Chat, Membership, Message, Notifications, no_reactions_yet
 from .permissions import get_chat_for_user, get_message_for_user
 from .receipts import ReadPositions
 from .search import MAX_QUERY_LENGTH, search_messages
@@ -74,10 +74,17 @@ MESSAGE_READ_ONLY = (
     "version",
     "reactions",
     "reply_to",
+    "attachments",
+    "link_preview",
 )
 
 
 # Answers --------------------------------------------------------------------------------
+
+
+def origin(request: ApiRequest) -> str:
+    """This server as the client reached it ("https://chat.example.org"): what makes urls absolute."""
+    return request.build_absolute_uri("/").rstrip("/")
 
 
 def no_content() -> HttpResponse:
@@ -245,16 +252,20 @@ def chat(request: ApiRequest, pk: int) -> HttpResponse:
     chat = get_chat_for_user(request.user, pk)
     data = request.data
     remove_photo = False
-    is_open = None
+    is_open = notifications = None
     if is_multipart(request):
         errors = refuse_unknown(data, ("title",), rejected={"photo": "Must be a file.", "is_open": "Send it as JSON."})
         errors |= refuse_files(request, ("photo",))
     else:
-        errors = refuse_unknown(data, ("title", "photo", "is_open"))
+        errors = refuse_unknown(data, ("title", "photo", "is_open", "notifications"))
         if "photo" in data:
             if data["photo"] is not None:
                 errors["photo"] = ["Send null to remove the photo; upload a new one as multipart/form-data."]
             remove_photo = True
+        if "notifications" in data:
+            if data["notifications"] not in Notifications.values:
+                errors["notifications"] = ['Must be "all", "mentions" or "none".']
+            notifications = data["notifications"]
         if "is_open" in data:
             if not isinstance(data["is_open"], bool):
                 errors["is_open"] = ["Must be true or false."]
@@ -263,8 +274,8 @@ def chat(request: ApiRequest, pk: int) -> HttpResponse:
     raise_if(errors)
     new_title = data.get("title")
     change_photo = remove_photo or "photo" in request.files
-    if new_title is None and not change_photo and is_open is None:
-        raise ApiError(400, 'Send a new title, a photo, "photo": null to remove it, or is_open.')
+    if new_title is None and not change_photo and is_open is None and notifications is None:
+        raise ApiError(400, 'Send a new title, a photo, "photo": null to remove it, is_open or notifications.')
 
     title = photo = None
     if new_title is not None:
@@ -285,6 +296,8 @@ def chat(request: ApiRequest, pk: int) -> HttpResponse:
             actions.set_group_photo(chat, request.user, photo)
         if is_open is not None:
             actions.set_group_open(chat, request.user, is_open)
+        if notifications is not None:
+            actions.set_notifications(chat, request.user, notifications)
     return chat_answer(request.user, chat.pk)
 
 
@@ -329,7 +342,9 @@ def search(request: ApiRequest) -> HttpResponse:
         headers["Link"] = f'<{request.build_absolute_uri(request.path)}?{params.urlencode()}>; rel="next"'
     answer = [
         {
-            "message": message_to_dict(result.message, positions[result.message.chat_id], request.user.pk),
+            "message": message_to_dict(
+                result.message, positions[result.message.chat_id], request.user.pk, base_url=origin(request)
+            ),
             "snippet": result.snippet,
         }
         for result in found
@@ -390,7 +405,9 @@ def chat_messages(request: ApiRequest, pk: int) -> HttpResponse:
         headers["Link"] = f'<{request.build_absolute_uri(request.path)}?{params.urlencode()}>; rel="next"'
     positions = ReadPositions.of(chat.pk)
     viewer = request.user.pk
-    return json_response([message_to_dict(message, positions, viewer) for message in page], headers=headers)
+    return json_response(
+        [message_to_dict(message, positions, viewer, base_url=origin(request)) for message in page], headers=headers
+    )
 
 
 # Members -------------------------------------------------------------------------------
@@ -455,15 +472,20 @@ def read(request: ApiRequest, pk: int) -> HttpResponse:
 # Messages ------------------------------------------------------------------------------
 
 
-@api_view(["POST"], accepts=JSON_OR_MULTIPART)
+@api_view(["POST"], accepts=JSON_OR_MULTIPART, upload_limit="MESSAGE_UPLOAD_MAX_BYTES")
 def send(request: ApiRequest) -> HttpResponse:
-    """Post a message to a chat: text, a picture (multipart) or both; a repeated client_id returns the original."""
+    """Post a message to a chat: text, a picture and files (multipart, `files` repeated), or any of them;
+    a repeated client_id returns the original."""
     data = request.data
     if is_multipart(request):
-        errors = refuse_unknown(data, SEND_FIELDS, rejected={"image": "Must be a file."})
-        errors |= refuse_files(request, ("image",))
+        errors = refuse_unknown(data, SEND_FIELDS, rejected={"image": "Must be a file.", "files": "Must be files."})
+        errors |= refuse_files(request, ("image", "files"))
     else:
-        errors = refuse_unknown(data, SEND_FIELDS, rejected={"image": "Upload a picture as multipart/form-data."})
+        rejected = {
+            "image": "Upload a picture as multipart/form-data.",
+            "files": "Upload files as multipart/form-data.",
+        }
+        errors = refuse_unknown(data, SEND_FIELDS, rejected=rejected)
         string_field(data, "text", errors)
         if data.get("client_id") is not None:
             string_field(data, "client_id", errors)
@@ -477,7 +499,7 @@ def send(request: ApiRequest) -> HttpResponse:
     form = MessageForm({"text": data.get("text", ""), "client_id": data.get("client_id") or ""}, request.files)
     if not form.is_valid():
         errors = form_errors(form)
-        # "Write something or attach a picture" is about the text.
+        # "Write something or attach a file" is about the text.
         if "__all__" in errors:
             errors["text"] = errors.pop("__all__")
         raise_if(errors)
@@ -491,6 +513,7 @@ def send(request: ApiRequest) -> HttpResponse:
                 client_id=form.cleaned_data["client_id"],
                 rate_limited=True,
                 reply_to=reply_to,
+                files=form.cleaned_data["files"],
             )
         except SendingTooFast as refusal:
             raise ApiError(429, str(refusal), headers={"Retry-After": str(refusal.retry_after)}) from refusal
@@ -498,7 +521,9 @@ def send(request: ApiRequest) -> HttpResponse:
     positions = ReadPositions({}) if created else ReadPositions.of(chat.pk)
     if created:
         no_reactions_yet(message)
-    return json_response(message_to_dict(message, positions, request.user.pk), status=201 if created else 200)
+    return json_response(
+        message_to_dict(message, positions, request.user.pk, base_url=origin(request)), status=201 if created else 200
+    )
 
 
 @api_view(["GET", "PATCH", "DELETE"])
@@ -517,6 +542,8 @@ def message(request: ApiRequest, pk: int) -> HttpResponse:
         rejected = {field: "This field cannot be changed." for field in MESSAGE_READ_ONLY}
         rejected["chat"] = "The chat of a message cannot be changed."
         errors = refuse_unknown(data, ("text",), rejected=rejected)
+        if "text" not in data:
+            errors["text"] = [REQUIRED]
         string_field(data, "text", errors)
         raise_if(errors)
         form = EditMessageForm(data)
@@ -524,7 +551,9 @@ def message(request: ApiRequest, pk: int) -> HttpResponse:
             raise_if(form_errors(form))
         with refusals("text", deleted=None):
             message = actions.edit_message(message, request.user, form.cleaned_data["text"])
-    return json_response(message_to_dict(message, ReadPositions.of(message.chat_id), request.user.pk))
+    return json_response(
+        message_to_dict(message, ReadPositions.of(message.chat_id), request.user.pk, base_url=origin(request))
+    )
 
 
 @api_view(["POST", "DELETE"])
@@ -550,8 +579,18 @@ def reactions(request: ApiRequest, pk: int) -> HttpResponse:
         except ReactingTooFast as refusal:
             raise ApiError(429, str(refusal), headers={"Retry-After": str(refusal.retry_after)}) from refusal
     message = get_message_for_user(request.user, pk)
-    answer = message_to_dict(message, ReadPositions.of(message.chat_id), request.user.pk)
+    answer = message_to_dict(message, ReadPositions.of(message.chat_id), request.user.pk, base_url=origin(request))
     return json_response(answer, status=201 if created else 200)
+
+
+@api_view(["DELETE"])
+def link_preview(request: ApiRequest, pk: int) -> HttpResponse:
+    """DELETE: the author removes the preview of their message's link (204, also when it had none:
+    a retry gets the same answer)."""
+    message = get_message_for_user(request.user, pk)
+    with refusals(None, deleted=None):
+        actions.remove_link_preview(message, request.user)
+    return no_content()
 
 
 urlpatterns = [
@@ -569,4 +608,5 @@ urlpatterns = [
     path("search/", search, name="api-search"),
     path("messages/<int:pk>/", message, name="api-message"),
     path("messages/<int:pk>/reactions/", reactions, name="api-message-reactions"),
+    path("messages/<int:pk>/link_preview/", link_preview, name="api-message-link-preview"),
 ]

@@ -13,7 +13,7 @@ A chat event carries what every member sees alike; the consumer adds what differ
 state it keeps, so a delivery costs no database work:
 
     {"type": "chat.event", "event": "message.created", "chat": 5, "version": 2,
-     "message": {"id": 42, "author": 7, "counts": true, "deleted": false, "version": 1},
+     "message": {"id": 42, "author": 7, "counts": true, "deleted": false, "mentions": [3], "version": 1},
      "data": {...the API's Message...},
      "html": {"en": {"open": ..., "elsewhere": ..., "list": ..., "preview": {"author": ..., "others": ...},
                      "mine": ...}, "ru": {...}}}
@@ -39,10 +39,10 @@ from accounts.models import User
 from accounts.serializers import iso, user_summary
 
 from . import rendering
-from .models import Chat, Membership, Message, no_reactions_yet
+from .models import Chat, Membership, Mention, Message, no_reactions_yet
 from .outbox import outbox
 from .receipts import ReadPositions
-from .serializers import chat_to_dict, message_to_dict, reaction_people, reactions_to_list
+from .serializers import chat_to_dict, link_preview_to_dict, message_to_dict, reaction_people, reactions_to_list
 
 # A read position that jumps far ahead updates the receipts of this many messages at most;
 # older ones are right after a reload.
@@ -112,6 +112,13 @@ def _facts(message: Message) -> dict[str, Any]:
         "author": message.author_id,
         "counts": message.kind == Message.Kind.TEXT,
         "deleted": message.is_deleted,
+        # Whom it mentions, for their "@" in the chat list; a deleted message's html is gone, its
+        # mentions stay (Mention) for this.
+        "mentions": (
+            list(Mention.objects.filter(message_id=message.pk).values_list("user_id", flat=True))
+            if message.is_deleted
+            else message.mentioned_ids
+        ),
         # The version of what the event shows: a socket drops an older one that arrives late.
         "version": message.version,
     }
@@ -144,7 +151,8 @@ def message_created(message: Message) -> None:
     no_reactions_yet(message)
     parts: dict[str, Any] = {
         "open": rendering.new_message(message, chat),
-        "list": rendering.join(rendering.to_the_top(chat), rendering.chat_time(chat)),
+        # The row's new time; the tabs move the row to the top as it arrives (flowchat.js).
+        "list": rendering.chat_time(chat),
         "preview": _previews(chat),
         # For a tab that shows someone typing in this chat: the message has come.
         "typed": {"open": rendering.typing_ended("#typing"), "list": rendering.typing_ended(f"#chat-{chat.pk}-typing")},
@@ -210,6 +218,23 @@ def reactions_changed(message_id: int) -> None:
     _to_chat(chat, "message.reactions", data=data, html=html, reactions=_reactors(message))
 
 
+def link_preview_changed(message_id: int) -> None:
+    """A message's link preview arrived, or its author removed it: the preview, in place, for everyone.
+
+    The same for every member (its Remove button shows on the author's tabs only, viewer_css);
+    a script gets the preview as the API's Message carries it (null once removed).
+    """
+    loaded = _message(message_id)
+    if not loaded:
+        return
+    message, chat = loaded
+    if message.is_deleted or message.is_system:
+        return  # its preview is gone with it
+    data = {"message": message.pk, "chat": chat.pk, "link_preview": link_preview_to_dict(message)}
+    html = _by_language(open=rendering.link_preview(message))
+    _to_chat(chat, "message.link_preview", data=data, html=html)
+
+
 def read(chat_id: int, reader_id: int, after: int, up_to: int) -> None:
     """A member read up to `up_to`: their badge clears in every tab; the authors' receipts update."""
     chat = _chat(chat_id, members=False)
@@ -221,14 +246,21 @@ def read(chat_id: int, reader_id: int, after: int, up_to: int) -> None:
         .exclude(author_id=reader_id)
         .order_by("-id")[:MAX_RECEIPTS]
     )
-    unread = chat.messages.unread_by(reader_id, receipts.positions.get(reader_id, 0)).count()
+    unread_messages = chat.messages.unread_by(reader_id, receipts.positions.get(reader_id, 0))
+    unread = unread_messages.count()
+    mentions = unread_messages.filter(mentions__user=reader_id).count() if unread else 0
     receipt_pieces = [rendering.receipt(message, chat, receipts) for message in newly_read]
     _to_chat(
         chat,
         "read",
         data={"chat": chat_id, "user": reader_id, "message": up_to},
         html=_by_language(open=rendering.join(*receipt_pieces)),
-        reader={"id": reader_id, "position": receipts.positions.get(reader_id, up_to), "unread": unread},
+        reader={
+            "id": reader_id,
+            "position": receipts.positions.get(reader_id, up_to),
+            "unread": unread,
+            "mentions": mentions,
+        },
         # Receipts show on their authors' own messages only: other tabs need no frame.
         authors=sorted({message.author_id for message in newly_read if message.author_id}),
     )
@@ -255,7 +287,7 @@ def chat_created(chat_id: int, user_ids: Iterable[int] | None = None, *, by: int
     members = list(chat.memberships.all())
     wanted = None if user_ids is None else set(user_ids)
     adder = next((m.user for m in members if m.user_id == by), None)
-    chat.unread_count = 0  # each socket puts in its own (conversations.consumers)
+    chat.unread_count = chat.mention_count = 0  # each socket puts in its own (conversations.consumers)
     shared: dict[str, rendering.Html] = {}
     for membership in members:
         if wanted is not None and membership.user_id not in wanted:
@@ -278,7 +310,7 @@ def chat_updated(chat_id: int) -> None:
         return
     members = list(chat.memberships.all())
     author = chat.last_message.author if chat.last_message else None
-    chat.unread_count = 0
+    chat.unread_count = chat.mention_count = 0
     html = _by_language(
         open=rendering.header(chat, [m.user for m in members]),
         row={"author": rendering.chat_row(chat, author), "others": rendering.chat_row(chat, None)},

@@ -8,7 +8,8 @@ and from then on keeps them from the events it sees, so it can add what differs 
 joins a chat's group when its person is added and leaves it when they are removed; an event
 with a newer membership version than it knows makes it check its membership first.
 
-Writes still go over HTTP; the one thing a socket sends is "I am typing". A tab gets HTML
+Writes still go over HTTP; what a socket sends is "I am typing" and whether its page is shown
+(visibility: a person with no shown tab gets Web Push notifications). A tab gets HTML
 (htmx out-of-band swaps, in its language, the parts that fit the page it shows); a script
 gets JSON events. Forwarding skips the connection clean-up that channels runs before every
 handler (a thread hop per delivered event; see `dispatch`).
@@ -89,6 +90,7 @@ class ChatState:
     newest: int  # the newest message it has counted
     version: int  # the chat's membership version
     muted: bool
+    mentions: int = 0  # of the unread messages, how many mention the person (the list's "@")
 
 
 def load_chats(user: User, chat_id: int | None = None) -> dict[int, ChatState]:
@@ -101,15 +103,27 @@ def load_chats(user: User, chat_id: int | None = None) -> dict[int, ChatState]:
         .annotate(n=Count("id"))
         .values("n")
     )
+    mentions = unread.filter(mentions__user=OuterRef("user"))
     memberships = Membership.objects.filter(user=user)
     if chat_id is not None:
         memberships = memberships.filter(chat_id=chat_id)
-    rows = memberships.annotate(unread=Coalesce(Subquery(unread[:1], output_field=IntegerField()), 0)).values_list(
-        "chat_id", "unread", "last_read_message_id", "chat__last_message_id", "chat__members_version", "muted"
+    rows = memberships.annotate(
+        unread=Coalesce(Subquery(unread[:1], output_field=IntegerField()), 0),
+        mentions=Coalesce(Subquery(mentions[:1], output_field=IntegerField()), 0),
+    ).values_list(
+        "chat_id",
+        "unread",
+        "last_read_message_id",
+        "chat__last_message_id",
+        "chat__members_version",
+        "muted",
+        "mentions",
     )
     return {
-        chat: ChatState(unread=count, read=read or 0, newest=newest or 0, version=version, muted=muted)
-        for chat, count, read, newest, version, muted in rows
+        chat: ChatState(
+            unread=count, read=read or 0, newest=newest or 0, version=version, muted=muted, mentions=mentioned
+        )
+        for chat, count, read, newest, version, muted, mentioned in rows
     }
 
 
@@ -174,6 +188,7 @@ class PersonSocket(AsyncWebsocketConsumer):
     joined = False
     forgotten = False
     ending = False  # closed for what it sent: what it sent after is ignored
+    visible = True  # what the socket's Connection row says (accounts.models.Connection.visible)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         # A send to a tab that closed meanwhile ends this consumer like a disconnect (conversations.peers).
@@ -251,7 +266,7 @@ class PersonSocket(AsyncWebsocketConsumer):
         except LAYER_DOWN:
             await self.discard(groups)
             raise
-        await presence.open(self.channel_name, self.user.pk)
+        await presence.open(self.channel_name, self.user.pk, visible=self.visible)
         self.joined = True
 
     async def forget(self) -> None:
@@ -315,25 +330,29 @@ class PersonSocket(AsyncWebsocketConsumer):
         await self.forward(event, state, badge=badge)
 
     def count(self, event: dict[str, Any], state: ChatState) -> bool:
-        """Keep the unread count and read position; True if the count changed."""
-        name, me, before = event["event"], self.user.pk, state.unread
+        """Keep the unread count, the unread mentions and the read position; True if a count changed."""
+        name, me, before = event["event"], self.user.pk, (state.unread, state.mentions)
         if name == "message.created":
             facts = event["message"]
             if facts["id"] > state.newest:
                 state.newest = facts["id"]
                 if facts["author"] == me:
                     # Sending reads the chat up to one's own message (actions.send_message).
-                    state.read, state.unread = facts["id"], 0
+                    state.read, state.unread, state.mentions = facts["id"], 0, 0
                 elif facts["counts"]:
                     state.unread += 1
+                    state.mentions += me in facts.get("mentions", ())
         elif name == "message.deleted":
             facts = event["message"]
             if facts["counts"] and facts["author"] != me and facts["id"] > state.read and state.unread:
                 state.unread -= 1
+                if me in facts.get("mentions", ()) and state.mentions:
+                    state.mentions -= 1
         elif name == "read" and event["reader"]["id"] == me:
             state.read = max(state.read, event["reader"]["position"])
             state.unread = event["reader"]["unread"]
-        return state.unread != before
+            state.mentions = event["reader"].get("mentions", 0)
+        return (state.unread, state.mentions) != before
 
     async def person_event(self, event: dict[str, Any]) -> None:
         chat_id, name = event["chat"], event["event"]
@@ -413,8 +432,24 @@ class PersonSocket(AsyncWebsocketConsumer):
                 await self.refuse("typing needs a chat id.")
                 return
             await self.typing(chat_id)
+        elif kind == "visibility":
+            visible = content.get("visible")
+            if not isinstance(visible, bool):
+                await self.refuse("visibility needs visible: true or false.")
+                return
+            await self.shown(visible)
         else:
-            await self.refuse('Unknown type; the socket takes {"type": "typing", "chat": <id>}.')
+            await self.refuse(
+                'Unknown type; the socket takes {"type": "typing", "chat": <id>}'
+                ' and {"type": "visibility", "visible": true | false}.'
+            )
+
+    async def shown(self, visible: bool) -> None:
+        """The tab's page was shown or hidden: while none of a person's tabs is shown, they get pushes."""
+        if visible == self.visible:
+            return
+        self.visible = visible
+        await database_sync_to_async(actions.socket_visibility)(self.channel_name, visible)
 
     async def typing(self, chat_id: int) -> None:
         if chat_id not in self.chats:
@@ -490,7 +525,7 @@ class BrowserSocket(PersonSocket):
             pieces.append(html["row"]["author" if event.get("last_author") == me else "others"])
             badge = state is not None
         if badge and state is not None:
-            pieces.append(rendering.badge(event["chat"], state.unread, self.language))
+            pieces.append(rendering.badge(event["chat"], state.unread, self.language, state.mentions))
         text = "".join(pieces)
         if here and "reactions" in event:
             reactors = event["reactions"]
@@ -514,6 +549,10 @@ class BrowserSocket(PersonSocket):
 
 class ApiSocket(PersonSocket):
     """/ws/api/?after=<message id>: a script, with `Authorization: Token <key>`; JSON events."""
+
+    # A script is nobody looking at a page: its person still gets pushes, unless it says
+    # {"type": "visibility", "visible": true} (a native wrapper in the foreground).
+    visible = False
 
     async def connect(self) -> None:
         headers = dict(self.scope.get("headers", []))

@@ -146,22 +146,46 @@ def _element(points: list[int], at: int) -> int | None:
     return at
 
 
+def _emoji_end(points: list[int], at: int) -> int | None:
+    """The end of the one emoji that starts at `at`, or None if no emoji starts there."""
+    if at + 1 < len(points) and points[at] in _REGIONAL and points[at + 1] in _REGIONAL:
+        return at + 2  # a flag
+    if points[at] in _KEYCAP_BASES:
+        for tail in ([_KEYCAP], [_EMOJI_STYLE, _KEYCAP]):
+            if points[at + 1 : at + 1 + len(tail)] == tail:
+                return at + 1 + len(tail)
+        return None
+    if points[at] == _BLACK_FLAG:
+        end = at + 1
+        while end < len(points) and end - at <= MAX_TAGS and points[end] in _TAGS:
+            end += 1
+        if end > at + 1 and end < len(points) and points[end] == _CANCEL_TAG:
+            return end + 1
+    end, elements = _element(points, at), 1
+    while end is not None and end < len(points) and points[end] == _ZWJ and elements < MAX_ELEMENTS:
+        end, elements = _element(points, end + 1), elements + 1
+    return end
+
+
 def is_single_emoji(text: str) -> bool:
     """True if `text` is exactly one emoji: one grapheme, and a picture (not a letter, digit or mark)."""
     points = [ord(character) for character in text]
     if not points or len(points) > MAX_CODE_POINTS:
         return False
-    if len(points) == 2 and all(point in _REGIONAL for point in points):
-        return True  # a flag
-    if points[0] in _KEYCAP_BASES:
-        return points[1:] in ([_KEYCAP], [_EMOJI_STYLE, _KEYCAP])
-    if points[0] == _BLACK_FLAG and len(points) > 2 and points[-1] == _CANCEL_TAG:
-        tags = points[1:-1]
-        if len(tags) <= MAX_TAGS and all(point in _TAGS for point in tags):
-            return True
-    at, elements = _element(points, 0), 1
-    while at is not None and at < len(points):
-        if points[at] != _ZWJ or elements >= MAX_ELEMENTS:
-            return False
-        at, elements = _element(points, at + 1), elements + 1
-    return at == len(points)
+    return _emoji_end(points, 0) == len(points)
+
+
+def emoji_count(text: str, limit: int = 50) -> int | None:
+    """How many emoji `text` is made of (spaces between them allowed), or None if it holds anything
+    else or more than `limit` of them: what decides that a message shows as large emoji."""
+    points = [ord(character) for character in text.strip()]
+    at, count = 0, 0
+    while at < len(points):
+        if chr(points[at]).isspace():
+            at += 1
+            continue
+        end = _emoji_end(points, at)
+        if end is None or end - at > MAX_CODE_POINTS or count >= limit:
+            return None
+        at, count = end, count + 1
+    return count

@@ -30,7 +30,7 @@ from accounts.search import search_people
 
 from . import actions, directory
 from .forms import GroupForm, GroupPhotoForm, PersonForm, RenameGroupForm
-from .models import Chat, Membership
+from .models import Chat, Membership, Notifications, default_notifications
 from .permissions import get_chat_for_user
 from .templatetags.bidi import isolate
 
@@ -246,6 +246,7 @@ def _settings_page(
     context = _settings_context(request, chat, _search_text(request.GET))
     context["rename_form"] = rename_form or RenameGroupForm(initial={"title": chat.title})
     context["photo_form"] = photo_form or GroupPhotoForm()
+    context |= _notification_context(chat, request.user)
     template = _fragment(
         request, "conversations/group_settings.html", {"add-candidates": "candidates", "members": "members"}
     )
@@ -431,3 +432,37 @@ def join(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("You joined “%(title)s”.") % {"title": isolate(chat.title)})
     return HttpResponseClientRedirect(chat.get_absolute_url()) if request.htmx else redirect(chat)
+
+
+def _notification_context(chat: Chat, user: User) -> dict[str, Any]:
+    memberships = list(chat.memberships.all())
+    mine = next(m for m in memberships if m.user_id == user.pk)
+    return {
+        "notification_levels": Notifications.choices,
+        "notification_choice": mine.notifications or "",
+        "notification_default": Notifications(default_notifications(chat, len(memberships))).label,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notifications(request: HttpRequest, pk: int) -> HttpResponse:
+    """A member picks which new messages of the chat notify them ("" is the chat's default).
+
+    GET: a direct chat's page with the form (a group's is on its settings page)."""
+    chat = get_chat_for_user(request.user, pk)
+    if request.method == "GET":
+        if chat.is_group:
+            return redirect(reverse("group_settings", args=[chat.pk]) + "#notifications")
+        context = {"chat": chat, "chat_name": chat.display_name_for(request.user)}
+        context |= _notification_context(chat, request.user)
+        return render(request, "conversations/chat_notifications.html", context)
+    level = request.POST.get("notifications", "")
+    if level and level not in Notifications.values:
+        messages.error(request, _("That notification level is not available."))
+    else:
+        actions.set_notifications(chat, request.user, level or None)
+        messages.success(request, _("Your notification level for this chat is saved."))
+    if chat.is_group:
+        return redirect(reverse("group_settings", args=[chat.pk]) + "#notifications")
+    return redirect(reverse("chat_notifications", args=[chat.pk]))

@@ -6,7 +6,10 @@ read-side querysets (the access rule is `Chat.objects.for_user`).
 
 from __future__ import annotations
 
+import re
+import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
@@ -16,13 +19,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from flowchat.images import random_name
 
+from .formatting import is_emoji_only
+
 MESSAGE_MAX_LENGTH = 10_000
 TITLE_MAX_LENGTH = 100
+_MENTIONED = re.compile(r'<a class="mention" [^>]*data-user="(\d+)"')
 # A reply quotes this many characters of the first line of the message it answers.
 QUOTE_LENGTH = 80
 
@@ -32,6 +38,17 @@ def chat_photo_path(instance: Chat, filename: str) -> str:
 
 
 def message_image_path(instance: Message, filename: str) -> str:
+    return random_name("pictures", filename)
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    """files/<chat id>/<random>.<webp|bin>: nothing of the uploader's name, not even its extension."""
+    extension = "webp" if filename.endswith(".webp") and instance.is_image else "bin"
+    return f"files/{instance.message.chat_id}/{uuid.uuid4().hex}.{extension}"
+
+
+def link_preview_image_path(instance: LinkPreview, filename: str) -> str:
+    # With the messages' pictures: the same members-only view serves both.
     return random_name("pictures", filename)
 
 
@@ -65,10 +82,19 @@ class ChatQuerySet(models.QuerySet["Chat"]):
             .annotate(n=Count("id"))
             .values("n")
         )
+        mentions = (
+            Message.objects.filter(chat=OuterRef("pk"), mentions__user=user)
+            .unread_by(user, OuterRef("read_position"))
+            .order_by()
+            .values("chat")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
         return (
             self.for_user(user)
             .annotate(read_position=Coalesce(Subquery(my_read_position[:1]), 0))
             .annotate(unread_count=Coalesce(Subquery(unread[:1]), 0))
+            .annotate(mention_count=Coalesce(Subquery(mentions[:1]), 0))
             .select_related("last_message", "last_message__author", "last_message__subject")
             .prefetch_related(
                 models.Prefetch(
@@ -143,6 +169,23 @@ class Chat(models.Model):
         return (other or viewer).avatar_url
 
 
+class Notifications(models.TextChoices):
+    ALL = "all", _("All messages")
+    MENTIONS = "mentions", _("Mentions and replies to me only")
+    NONE = "none", _("Nothing")
+
+
+# Groups bigger than this notify only of mentions and replies unless a member chooses otherwise.
+BIG_GROUP = 20
+
+
+def default_notifications(chat: Chat, member_count: int) -> str:
+    """All for direct chats and groups of up to BIG_GROUP members, mentions for bigger ones."""
+    if not chat.is_group or member_count <= BIG_GROUP:
+        return Notifications.ALL
+    return Notifications.MENTIONS
+
+
 class Membership(models.Model):
     class Role(models.TextChoices):
         OWNER = "owner", _("Owner")
@@ -155,6 +198,10 @@ class Membership(models.Model):
     # Messages up to this id are read; it gives unread counts and read receipts.
     last_read_message_id = models.BigIntegerField(null=True, blank=True)
     muted = models.BooleanField(_("muted"), default=False)
+    # Which new messages notify this member by push; None follows the default (default_notifications).
+    notifications = models.CharField(
+        _("notifications"), max_length=10, choices=Notifications, null=True, blank=True, default=None
+    )
 
     class Meta:
         verbose_name = _("member")
@@ -169,9 +216,28 @@ class Membership(models.Model):
 class MessageQuerySet(models.QuerySet["Message"]):
     def with_people(self) -> MessageQuerySet:
         """With author, subject, the message replied to and its author (the quote every reply shows),
-        and reactions with their people: one query more for any number of messages."""
+        reactions with their people: one query more for any number of messages; and the attachments of
+        those that have any (attachment_count): one more, only when some have."""
         reactions = models.Prefetch("reactions", queryset=Reaction.objects.select_related("user"))
-        return self.select_related("author", "subject", "reply_to__author").prefetch_related(reactions)
+        # The link preview comes in the same query (a LEFT JOIN): no query per message for it.
+        messages = self.select_related("author", "subject", "reply_to__author", "link_preview").prefetch_related(
+            reactions
+        )
+        messages._with_attachments = True
+        return messages
+
+    def _clone(self) -> MessageQuerySet:
+        clone = super()._clone()
+        clone._with_attachments = getattr(self, "_with_attachments", False)
+        return clone
+
+    def _prefetch_related_objects(self) -> None:
+        super()._prefetch_related_objects()
+        if getattr(self, "_with_attachments", False):
+            # (Rows of values() or values_list() have no attachments to load.)
+            with_files = [row for row in self._result_cache if isinstance(row, Message) and row.attachment_count]
+            if with_files:
+                models.prefetch_related_objects(with_files, "attachments")
 
     def unread_by(self, reader, after) -> MessageQuerySet:
         """What counts as unread for `reader` past read position `after`: others' messages, not system
@@ -202,6 +268,9 @@ class Message(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     text = models.TextField(_("text"), max_length=MESSAGE_MAX_LENGTH, blank=True)
+    # The text rendered (conversations.formatting) when it is saved or edited, safe as it is; the
+    # text stays the source of truth. Empty for system lines (system_html) and deleted messages.
+    html = models.TextField(blank=True, editable=False)
     image = models.ImageField(
         _("picture"),
         upload_to=message_image_path,
@@ -220,6 +289,8 @@ class Message(models.Model):
     reply_to = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replies", editable=False
     )
+    # How many files it has (Attachment): the chat list and quotes say "2 files" without loading them.
+    attachment_count = models.PositiveSmallIntegerField(default=0, editable=False)
     # A retried send carries the same client_id and gets the original message back.
     client_id = models.UUIDField(null=True, blank=True, editable=False)
     # Goes up with every edit and the deletion, in the database (F("version") + 1), so changes
@@ -254,6 +325,17 @@ class Message(models.Model):
     @property
     def is_system(self) -> bool:
         return self.kind != self.Kind.TEXT
+
+    @property
+    def mentioned_ids(self) -> list[int]:
+        """Whom the text mentions, each once: read from the stored html (no query), whose mention
+        links carry data-user and which nothing else can (conversations.formatting)."""
+        return list(dict.fromkeys(int(pk) for pk in _MENTIONED.findall(self.html)))
+
+    @property
+    def is_emoji_only(self) -> bool:
+        """A message of a few emoji and nothing else, which shows large."""
+        return bool(self.text) and not self.is_deleted and is_emoji_only(self.text)
 
     def _system_sentence(self) -> tuple[str, dict[str, str]]:
         """The sentence of a system line in the reader's language, and the names that go in it."""
@@ -297,7 +379,33 @@ class Message(models.Model):
             return first_line if len(first_line) <= QUOTE_LENGTH else first_line[: QUOTE_LENGTH - 1] + "…"
         if self.image:
             return gettext("Photo")
-        return ""
+        return self.files_text()
+
+    def files_text(self) -> str:
+        """ "3 files", for a message of files only (from attachment_count: no query)."""
+        if not self.attachment_count:
+            return ""
+        return ngettext("%(count)d file", "%(count)d files", self.attachment_count) % {"count": self.attachment_count}
+
+    @property
+    def shown_link_preview(self) -> LinkPreview | None:
+        """The preview of the message's first link, if there is one to show (previews on, not removed).
+
+        Loaded with the message by `with_people()`; a message just sent has none yet (no_reactions_yet).
+        """
+        if not settings.LINK_PREVIEWS or self.is_deleted or self.is_system:
+            return None
+        try:
+            preview = self.link_preview
+        except LinkPreview.DoesNotExist:
+            return None
+        return None if preview.removed else preview
+
+    @property
+    def has_link_preview_slot(self) -> bool:
+        """Whether the message's page carries the place its link preview shows in (or would, once
+        fetched): only for a text that may hold a link, so that other messages carry nothing more."""
+        return settings.LINK_PREVIEWS and not self.is_deleted and not self.is_system and "://" in self.text
 
     def preview(self) -> str:
         """What the chat list shows for this message."""
@@ -309,7 +417,84 @@ class Message(models.Model):
             return self.text[:200]
         if self.image:
             return gettext("Photo")
-        return ""
+        return self.files_text()
+
+
+def known_attachments(message: Message, attachments: list[Attachment]) -> Message:
+    """Give a message just sent the attachments it was sent with, so that showing it asks nothing."""
+    loaded = Attachment.objects.filter(message=message)
+    loaded._result_cache = list(attachments)
+    loaded._prefetch_done = True
+    cache = getattr(message, "_prefetched_objects_cache", {})
+    message._prefetched_objects_cache = {**cache, "attachments": loaded}
+    return message
+
+
+class Attachment(models.Model):
+    """A file sent with a message (conversations.attachments): served to the chat's members only.
+
+    `name` is the uploader's name cleaned for display, never a path; the file is stored under a
+    random one in its chat's folder. A file that verified as a picture is re-encoded (WebP) and
+    has a thumbnail and its size in pixels; only those are ever shown inline.
+    """
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=200, db_index=True)
+    thumbnail = models.FileField(upload_to=attachment_path, max_length=200, blank=True, db_index=True)
+    name = models.CharField(_("name"), max_length=200)
+    size = models.PositiveBigIntegerField(_("size"))
+    content_type = models.CharField(_("type"), max_length=127)
+    is_image = models.BooleanField(default=False)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def url(self) -> str:
+        """The file (views.attachment_file, members only): a picture shown inline, anything else downloaded."""
+        return self.file.url
+
+    @property
+    def download_url(self) -> str:
+        """Always a download, pictures too."""
+        return self.url if not self.is_image else self.url + "?download"
+
+    @property
+    def thumbnail_url(self) -> str | None:
+        return self.thumbnail.url if self.thumbnail else None
+
+    @property
+    def kind(self) -> str:
+        from .attachments import kind_of
+
+        return kind_of(self.content_type, self.is_image)
+
+
+class Mention(models.Model):
+    """A member named as @username in a message (conversations.formatting finds them, actions write them).
+
+    Kept when the message is deleted (the unread counts leave deleted messages out anyway), so
+    that a socket told of the deletion knows whose mention went with it.
+    """
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="mentions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentions")
+
+    class Meta:
+        verbose_name = _("mention")
+        verbose_name_plural = _("mentions")
+        # Leading with the person: "my unread mentions in this chat" is what the chat list asks.
+        constraints = [models.UniqueConstraint(fields=["user", "message"], name="mention_unique")]
+
+    def __str__(self) -> str:
+        return f"@{self.user} in {self.message_id}"
 
 
 REACTION_MAX_LENGTH = 64  # characters: longer than any single emoji (conversations.emoji)
@@ -356,9 +541,17 @@ class ReactionGroup:
 
 
 def no_reactions_yet(message: Message) -> Message:
-    """Mark a message just sent as having no reactions, so that showing it asks the database nothing."""
+    """Mark a message just sent as having no reactions and no link preview (that is fetched after it
+    is committed), so that showing it asks the database nothing."""
     cache = getattr(message, "_prefetched_objects_cache", {})
     message._prefetched_objects_cache = {**cache, "reactions": Reaction.objects.none()}
+    no_link_preview(message)
+    return message
+
+
+def no_link_preview(message: Message) -> Message:
+    """Mark a message as having no link preview (just sent, or its preview just deleted): no query to find out."""
+    Message.link_preview.related.set_cached_value(message, None)
     return message
 
 
@@ -374,3 +567,54 @@ def reaction_groups(message: Message) -> list[ReactionGroup]:
     for reaction in message.reactions.all():
         people.setdefault(reaction.emoji, []).append(reaction.user)
     return [ReactionGroup(emoji, tuple(reactors)) for emoji, reactors in people.items()]
+
+
+def notifications_for(membership: Membership, chat: Chat, member_count: int) -> str:
+    """The member's notification level in effect: their choice, or the chat's default."""
+    return membership.notifications or default_notifications(chat, member_count)
+
+
+class LinkPreview(models.Model):
+    """What the first http(s) link of a message points at: its site, title, description and picture.
+
+    Fetched after the message is committed (conversations.previews). The picture was downloaded,
+    verified and re-encoded like an uploaded one, and is served by FlowChat to the chat's members
+    only (conversations.views.picture_file), never hot-linked. Removing it (its author) keeps the
+    row, marked removed, so that it is not fetched again; a changed first link replaces it.
+    """
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="link_preview")
+    url = models.URLField(_("link"), max_length=2000)
+    site_name = models.CharField(_("site"), max_length=100, blank=True)
+    title = models.CharField(_("title"), max_length=300, blank=True)
+    description = models.CharField(_("description"), max_length=500, blank=True)
+    image = models.ImageField(
+        _("picture"),
+        upload_to=link_preview_image_path,
+        blank=True,
+        width_field="image_width",
+        height_field="image_height",
+        db_index=True,  # the members-only picture view finds its preview by file name
+    )
+    image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    fetched_at = models.DateTimeField(_("fetched"), default=timezone.now)
+    removed = models.BooleanField(_("removed"), default=False)
+    # When it arrived or was removed: a tab whose socket was down catches up on it (views.updates).
+    changed_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+
+    class Meta:
+        verbose_name = _("link preview")
+        verbose_name_plural = _("link previews")
+
+    def __str__(self) -> str:
+        return self.url
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def site_label(self) -> str:
+        """The site's own name, or its host when it gives none."""
+        return self.site_name or self.host

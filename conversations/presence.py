@@ -30,6 +30,7 @@ class Presence:
     def __init__(self) -> None:
         self.sockets: dict[str, int] = {}  # channel name -> person, every open socket of this process
         self.opened: dict[str, int] = {}  # not yet written
+        self.hidden: set[str] = set()  # of those, the ones that open not shown (a script's: no page)
         self.closed: dict[str, int] = {}  # written as open, closed since
         self.written: asyncio.Future | None = None  # done when the next write is
         self.writing: asyncio.Future | None = None  # done when the write under way is
@@ -42,23 +43,30 @@ class Presence:
         if self.task is not None and self.task.get_loop() is not loop:
             # A new event loop (a test's): what the old one knew is gone with it.
             self.sockets, self.opened, self.closed, self.task = {}, {}, {}, None
+            self.hidden = set()
         if self.task is None or self.task.done():
             self.wake = asyncio.Event()
             self.written = loop.create_future()
             self.renewed_at = time.monotonic()
             self.task = loop.create_task(self.run())
 
-    async def open(self, channel_name: str, user_id: int) -> None:
-        """A socket opened; returns once it is written, with everything else that opened meanwhile."""
+    async def open(self, channel_name: str, user_id: int, *, visible: bool = True) -> None:
+        """A socket opened; returns once it is written, with everything else that opened meanwhile.
+
+        `visible`: whether it counts as someone looking (Connection.visible), until it says otherwise.
+        """
         self._running()
         self.sockets[channel_name] = user_id
         self.opened[channel_name] = user_id
+        if not visible:
+            self.hidden.add(channel_name)
         written = self.written
         self.wake.set()
         await asyncio.shield(written)
 
     def close(self, channel_name: str) -> None:
         user_id = self.sockets.pop(channel_name, None)
+        self.hidden.discard(channel_name)
         if user_id is None:
             return
         if self.opened.pop(channel_name, None) is None:
@@ -83,16 +91,17 @@ class Presence:
         self.task = None
 
     async def write(self, *, renew: bool) -> None:
-        opened, closed, written = self.opened, self.closed, self.written
-        self.opened, self.closed, self.writing = {}, {}, written
+        opened, closed, written, hidden = self.opened, self.closed, self.written, self.hidden
+        self.opened, self.closed, self.writing, self.hidden = {}, {}, written, set()
         self.written = asyncio.get_running_loop().create_future()
         alive = list(self.sockets) if renew else None
         try:
-            await database_sync_to_async(actions.sockets_changed)(opened, closed, alive)
+            await database_sync_to_async(actions.sockets_changed)(opened, closed, alive, hidden=hidden & set(opened))
         except Exception:
             # The database is away: try again with the next change or heartbeat.
             logger.exception("Could not write who is online; trying again")
             self.opened.update((name, user) for name, user in opened.items() if name in self.sockets)
+            self.hidden |= hidden & set(self.opened)
             self.closed.update(closed)
             await asyncio.sleep(1)
             self.wake.set()

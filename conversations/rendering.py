@@ -123,6 +123,11 @@ def reactions(message: Message, chat: Chat) -> Html:
     return render("conversations/_reactions.html#reactions", context)
 
 
+def link_preview(message: Message) -> Html:
+    """A message's link preview (or the empty place of one removed), in place."""
+    return render("conversations/_link_preview.html#link_preview", {"message": message, "oob": True})
+
+
 def pressed(html: str, message_id: int, people: list[list[int]], viewer: int) -> str:
     """Pushed HTML with `viewer`'s own reaction buttons of a message marked aria-pressed="true".
 
@@ -168,7 +173,7 @@ def typing_ended(target: str) -> Html:
 
 def chat_row(chat: Chat, viewer: User, *, swap: str = "true") -> Html:
     """The whole row, as `viewer` sees it (a direct chat's names the other person); the badge comes apart."""
-    chat.unread_count = 0
+    chat.unread_count = chat.mention_count = 0
     return render("conversations/shell.html#chat_row", {"row": chat, "user": viewer, "oob": swap})
 
 
@@ -177,12 +182,8 @@ def new_row(chat: Chat, viewer: User) -> Html:
     return oob("afterbegin:#chats", chat_row(chat, viewer, swap=""))
 
 
-def to_the_top(chat: Chat) -> Html:
-    """Move the chat's row to the top of the list: a placeholder that the page swaps for the row (flowchat.js)."""
-    return same(format_html('<div hx-swap-oob="afterbegin:#chats"><li id="chat-{}" data-move></li></div>', chat.pk))
-
-
 def chat_time(chat: Chat) -> Html:
+    """The time of the chat's last message in its row; a new one moves the row to the top (flowchat.js)."""
     return render("conversations/shell.html#chat_time", {"row": chat, "oob": True})
 
 
@@ -197,10 +198,13 @@ def gone_row(chat_id: int) -> Html:
 
 
 @functools.lru_cache(maxsize=4096)
-def badge(chat_id: int, count: int, language: str) -> str:
-    """A chat's unread count in one person's list, in their language (the consumers keep the count)."""
+def badge(chat_id: int, count: int, language: str, mentions: int = 0) -> str:
+    """A chat's unread count (and "@" for mentions) in one person's list, in their language (the
+    consumers keep the counts)."""
     with translation.override(language):
-        return format_html('<div hx-swap-oob="innerHTML:#chat-{}-unread">{}</div>', chat_id, unread_badge(count))
+        return format_html(
+            '<div hx-swap-oob="innerHTML:#chat-{}-unread">{}</div>', chat_id, unread_badge(count, mentions)
+        )
 
 
 def header(chat: Chat, members: list[User]) -> Html:

@@ -13,18 +13,24 @@ from django.urls import reverse
 from accounts.models import User
 from accounts.serializers import iso, user_summary
 
-from .models import Chat, Membership, Message, reaction_groups
+from .models import Chat, Membership, Message, notifications_for, reaction_groups
 from .receipts import ReadPositions
 
 
-def message_to_dict(message: Message, positions: ReadPositions, viewer: int | None = None) -> dict[str, Any]:
-    """The contract's Message, plus kind, system_text, thumbnail, deleted_at, version and reactions
-    (needs author, subject and reactions: `Message.objects.with_people()`); `mine` is for `viewer`."""
+def message_to_dict(
+    message: Message, positions: ReadPositions, viewer: int | None = None, *, base_url: str = ""
+) -> dict[str, Any]:
+    """The contract's Message, plus html, mentions, kind, system_text, thumbnail, deleted_at, version,
+    reactions, attachments and link_preview (needs author, subject, reactions, attachments and link
+    preview: `Message.objects.with_people()`); `mine` is for `viewer`. `base_url`
+    ("https://chat.example.org") makes the attachments' urls absolute."""
     return {
         "id": message.pk,
         "author": user_summary(message.author) if message.author else None,
         "chat": message.chat_id,
         "text": message.text,
+        "html": message.html,
+        "mentions": message.mentioned_ids,
         "image": message.image.url if message.image else None,
         "thumbnail": message.thumbnail.url if message.thumbnail else None,
         "created_at": iso(message.created_at),
@@ -36,7 +42,44 @@ def message_to_dict(message: Message, positions: ReadPositions, viewer: int | No
         "version": message.version,
         "reactions": reactions_to_list(message, viewer),
         "reply_to": message.reply_to_id,
+        "attachments": attachments_to_list(message, base_url),
+        "link_preview": link_preview_to_dict(message),
     }
+
+
+def link_preview_to_dict(message: Message) -> dict[str, Any] | None:
+    """The preview of the message's first link, or None (none fetched, removed, or previews off).
+
+    `image` is FlowChat's own copy of the page's picture, never the page's address for it."""
+    preview = message.shown_link_preview
+    if preview is None:
+        return None
+    return {
+        "url": preview.url,
+        "site_name": preview.site_label,
+        "title": preview.title,
+        "description": preview.description,
+        "image": preview.image.url if preview.image else None,
+        "fetched_at": iso(preview.fetched_at),
+    }
+
+
+def attachments_to_list(message: Message, base_url: str = "") -> list[dict[str, Any]]:
+    """[{"name", "size", "content_type", "url", "thumbnail", "width", "height"}], in the order sent."""
+    if not message.attachment_count:
+        return []  # asks nothing of a message without files, prefetched or not
+    return [
+        {
+            "name": attachment.name,
+            "size": attachment.size,
+            "content_type": attachment.content_type,
+            "url": base_url + attachment.url,
+            "thumbnail": base_url + attachment.thumbnail_url if attachment.thumbnail else None,
+            "width": attachment.width,
+            "height": attachment.height,
+        }
+        for attachment in message.attachments.all()
+    ]
 
 
 def reactions_to_list(message: Message, viewer: int | None) -> list[dict[str, Any]]:
@@ -69,6 +112,7 @@ def chat_to_dict(chat: Chat, viewer: User) -> dict[str, Any]:
         "display_time": iso(last.created_at if last else chat.created_at),
         "last_message": last.preview() if last else None,
         "unread_count": chat.unread_count,
+        "notifications": _notifications(chat, viewer),
     }
 
 
@@ -103,3 +147,9 @@ def member_to_dict(membership: Membership) -> dict[str, Any]:
 
 def _other(chat: Chat, viewer: User) -> User:
     return chat.other_member(viewer) or viewer
+
+
+def _notifications(chat: Chat, viewer: User) -> str:
+    memberships = chat.memberships.all()
+    mine = next((membership for membership in memberships if membership.user_id == viewer.pk), None)
+    return notifications_for(mine, chat, len(memberships)) if mine else "all"

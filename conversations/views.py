@@ -13,13 +13,15 @@ import mimetypes
 import re
 import uuid
 from datetime import timedelta
+from urllib.parse import quote
 
 from django.contrib import messages as notices
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db.models import Prefetch, Q, prefetch_related_objects
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.db.models.functions import Lower
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -27,12 +29,13 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.models import User
 from accounts.views import initials_svg
 
 from . import actions
 from .forms import EditMessageForm, MessageForm
 from .limits import ReactingTooFast, SendingTooFast
-from .models import Chat, Membership, Message
+from .models import Attachment, Chat, LinkPreview, Membership, Message
 from .permissions import get_chat_for_user, get_message_for_user
 from .receipts import ReadPositions
 from .rendering import items_for
@@ -50,6 +53,8 @@ SYNC_SLACK = timedelta(seconds=10)
 MEDIA_CACHE_CONTROL = "private, max-age=31536000, immutable"
 # A group's initials change when it is renamed, under the same URL.
 INITIALS_CACHE_CONTROL = "private, max-age=60"
+# What RFC 5987 lets `filename*` carry unescaped besides letters, digits and "-._~".
+RFC5987_SAFE = "!#$&+^`|"
 STORED_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}\.[a-z0-9]{1,10}")
 
 
@@ -239,6 +244,28 @@ def _sync_stamp() -> str:
     return (timezone.now() - SYNC_SLACK).isoformat()
 
 
+MENTION_CHOICES = 8
+
+
+@login_required
+@require_GET
+def mention_candidates(request: HttpRequest, pk: int) -> JsonResponse:
+    """The other members whose username or name starts with `?q=`, for the composer's list of
+    people to mention (static/js/mentions.js): members only, like the chat; JSON, no htmx."""
+    chat = get_chat_for_user(request.user, pk)
+    query = request.GET.get("q", "").strip().removeprefix("@")[:150]
+    people = User.objects.filter(memberships__chat=chat, is_active=True).exclude(pk=request.user.pk)
+    if query:
+        people = people.filter(
+            Q(username__istartswith=query) | Q(first_name__istartswith=query) | Q(last_name__istartswith=query)
+        )
+    found = people.order_by(Lower("username"))[:MENTION_CHOICES]
+    return JsonResponse(
+        [{"id": p.pk, "username": p.username, "name": p.display_name, "avatar": p.avatar_url} for p in found],
+        safe=False,
+    )
+
+
 @login_required
 @require_GET
 def updates(request: HttpRequest, pk: int) -> HttpResponse:
@@ -262,7 +289,8 @@ def updates(request: HttpRequest, pk: int) -> HttpResponse:
     history = chat.messages.with_people()
     new = list(history.filter(id__gt=after).order_by("id")[: MAX_WINDOW + 1])
     previous = chat.messages.filter(id__lte=after).order_by("-id").values_list("created_at", flat=True).first()
-    changed_since = Q(edited_at__gte=since) | Q(deleted_at__gte=since)
+    # A link preview that arrived or was removed meanwhile comes with its message.
+    changed_since = Q(edited_at__gte=since) | Q(deleted_at__gte=since) | Q(link_preview__changed_at__gte=since)
     changed = list(history.filter(changed_since, id__lte=after).order_by("id")[:MAX_WINDOW])
     # Receipts of the last messages: read positions moved while the socket was down.
     recent = list(history.filter(id__lte=after, author=request.user).order_by("-id")[:PAGE_SIZE])
@@ -320,6 +348,7 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
                 client_id=form.cleaned_data["client_id"],
                 rate_limited=True,
                 reply_to=form.cleaned_data["reply_to"],
+                files=form.cleaned_data["files"],
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -471,6 +500,19 @@ def reactions(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def remove_link_preview(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
+    """Remove the preview of my message's link: with htmx the answer is its empty place; else back to the message."""
+    chat, message = _own_message(request, pk, message_pk)
+    if not message.is_deleted:
+        actions.remove_link_preview(message, request.user)
+    if request.htmx:
+        message = get_message_for_user(request.user, message_pk, chat=chat)
+        return render(request, "conversations/_link_preview.html#link_preview", {"message": message})
+    return redirect(_in_context(chat, message))
+
+
+@login_required
+@require_POST
 def read(request: HttpRequest, pk: int) -> HttpResponse:
     """Move my read position in this chat forward to `up_to` (or to the newest message)."""
     chat = get_chat_for_user(request.user, pk)
@@ -524,12 +566,14 @@ def _stored_file(path: str) -> FileResponse:
 
 @require_GET
 def picture_file(request: HttpRequest, name: str) -> FileResponse:
-    """A picture or thumbnail of a message, for the members of its chat only (404 for anyone else)."""
+    """A picture or thumbnail of a message, or the picture of its link preview, for the members of its
+    chat only (404 for anyone else)."""
     if not STORED_NAME.fullmatch(name):
         raise Http404
     path = f"pictures/{name}"
-    visible = Message.objects.filter(Q(image=path) | Q(thumbnail=path), chat__in=Chat.objects.for_user(request.user))
-    if not visible.exists():
+    theirs = Chat.objects.for_user(request.user)
+    visible = Message.objects.filter(Q(image=path) | Q(thumbnail=path), chat__in=theirs)
+    if not visible.exists() and not LinkPreview.objects.filter(image=path, message__chat__in=theirs).exists():
         raise Http404
     return _stored_file(path)
 
@@ -543,3 +587,48 @@ def chat_photo_file(request: HttpRequest, name: str) -> FileResponse:
     if not Chat.objects.seen_from_outside(request.user).filter(photo=path).exists():
         raise Http404
     return _stored_file(path)
+
+
+def _ascii_fallback(name: str) -> str:
+    """The plain `filename=` of Content-Disposition, for clients that do not read `filename*`:
+    printable ASCII without quotes or backslashes, anything else an underscore."""
+    fallback = "".join(char if " " <= char <= "~" and char not in '"\\' else "_" for char in name)
+    return fallback or "file"
+
+
+@require_GET
+def attachment_file(request: HttpRequest, chat_pk: int, name: str) -> FileResponse:
+    """A file sent in a chat, for its members only (404 for anyone else, as for its pictures).
+
+    Always a download (`Content-Disposition: attachment`, application/octet-stream, nosniff), so
+    that nothing uploaded is ever run or rendered by the browser as this site's page, whatever
+    its bytes. Only a verified picture (re-encoded when it was sent) and its thumbnail are shown
+    inline, as image/webp; `?download` makes a picture a download too. The name the browser
+    saves it under is the one shown in the chat (RFC 6266: `filename` in ASCII, `filename*` in UTF-8).
+    """
+    if not STORED_NAME.fullmatch(name):
+        raise Http404
+    path = f"files/{chat_pk}/{name}"
+    attachment = (
+        Attachment.objects.filter(
+            Q(file=path) | Q(thumbnail=path), message__chat__in=Chat.objects.for_user(request.user)
+        )
+        .filter(message__chat_id=chat_pk)
+        .first()
+    )
+    if attachment is None or not default_storage.exists(path):
+        raise Http404
+    is_thumbnail = attachment.thumbnail.name == path
+    inline = attachment.is_image and "download" not in request.GET
+    content_type = "image/webp" if attachment.is_image else "application/octet-stream"
+    response = FileResponse(default_storage.open(path, "rb"), content_type=content_type)
+    shown = attachment.name if not is_thumbnail else f"thumbnail-{attachment.name}"
+    disposition = "inline" if inline else "attachment"
+    response["Content-Disposition"] = (
+        f"{disposition}; filename=\"{_ascii_fallback(shown)}\"; filename*=UTF-8''{quote(shown, safe=RFC5987_SAFE)}"
+    )
+    response["Cache-Control"] = MEDIA_CACHE_CONTROL
+    response["X-Content-Type-Options"] = "nosniff"
+    # Even if a browser were to render it, a document from here may run nothing and load nothing.
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -226,7 +226,7 @@ def _content_length(request: HttpRequest) -> int:
         return 0
 
 
-def _parse_body(request: HttpRequest, accepts: frozenset[str]) -> None:
+def _parse_body(request: HttpRequest, accepts: frozenset[str], upload_limit: str = "UPLOAD_MAX_BYTES") -> None:
     request.data, request.files = {}, MultiValueDict()
     if request.method not in BODY_METHODS or not accepts:
         return
@@ -235,10 +235,10 @@ def _parse_body(request: HttpRequest, accepts: frozenset[str]) -> None:
         raise ApiError(415, f"Send the body as {' or '.join(sorted(accepts))}.")
     if content_type == "multipart/form-data":
         # Files are not held to DATA_UPLOAD_MAX_MEMORY_SIZE: refuse a body that cannot pass
-        # clean_image before it is spooled to disk.
-        limit = settings.UPLOAD_MAX_BYTES + (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
+        # the endpoint's own check (clean_image; a message's files together) before it is spooled to disk.
+        limit = getattr(settings, upload_limit) + (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
         if _content_length(request) > limit:
-            raise RequestDataTooBig("The upload is over UPLOAD_MAX_BYTES.")
+            raise RequestDataTooBig(f"The upload is over {upload_limit}.")
         # Django parses multipart bodies only for POST; PATCH and PUT carry uploads too.
         post, files = request.parse_file_upload(request.META, request)
         # Kept where Django looks, so the request's close() closes temporary upload files.
@@ -251,13 +251,16 @@ def _parse_body(request: HttpRequest, accepts: frozenset[str]) -> None:
     request.data = data
 
 
-def api_view(methods: Iterable[str], *, auth: bool = True, accepts: frozenset[str] = JSON) -> Callable[[View], View]:
+def api_view(
+    methods: Iterable[str], *, auth: bool = True, accepts: frozenset[str] = JSON, upload_limit: str = "UPLOAD_MAX_BYTES"
+) -> Callable[[View], View]:
     """Make `view` a JSON API endpoint.
 
     `methods`: what it answers (others get 405 with Allow); `auth`: require a token
     (`request.user` is then the token's owner; a session cookie never counts, as a
     cookie-authenticated script would be open to CSRF); `accepts`: content types of a
-    POST/PUT/PATCH body, parsed into `request.data` (and `request.files`).
+    POST/PUT/PATCH body, parsed into `request.data` (and `request.files`); `upload_limit`: the
+    setting that bounds the files of a multipart body (one picture, or a message's files).
     """
     allowed = tuple(method.upper() for method in methods)
 
@@ -282,7 +285,7 @@ def api_view(methods: Iterable[str], *, auth: bool = True, accepts: frozenset[st
                     request.api_token, request.user = token, token.user
                 else:
                     request.user = AnonymousUser()
-                _parse_body(request, accepts)
+                _parse_body(request, accepts, upload_limit)
                 return view(request, *args, **kwargs)
             except ApiError as exc:
                 return exc.response()

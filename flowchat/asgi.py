@@ -19,6 +19,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from conversations.outbox import outbox  # noqa: E402
 from conversations.presence import presence  # noqa: E402
 from conversations.routing import websocket_urlpatterns  # noqa: E402
+from conversations.webpush import sender as push_sender  # noqa: E402
 from flowchat.request_bodies import BodyLimit  # noqa: E402
 
 
@@ -70,6 +71,8 @@ async def application(scope, receive, send):
         await lifespan(receive, send)
         return
     outbox.start()
+    # The push workers (conversations.webpush), also for jobs left in Redis by a restart.
+    push_sender.start()
     await router(scope, receive, send)
 
 
@@ -84,6 +87,7 @@ async def lifespan(receive, send) -> None:
         message = await receive()
         if message["type"] == "lifespan.startup":
             outbox.start()
+            push_sender.start()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             # Not for ever: with the database or Redis gone, the heartbeat's expiry does it.

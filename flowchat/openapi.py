@@ -158,6 +158,10 @@ SCHEMAS |= {
             },
             "is_online": {"type": "boolean"},
             "last_active": {"type": ["string", "null"], "format": "date-time"},
+            "push_previews": {
+                "type": "boolean",
+                "description": "Only on your own User: whether push notifications show the message text.",
+            },
         },
     },
     "UserListItem": {
@@ -198,7 +202,8 @@ SCHEMAS |= {
             "username": {
                 "type": "string",
                 "minLength": 1,
-                "description": "The username (any case) or the email address.",
+                "pattern": "\\S",
+                "description": "The username (any case) or the email address (not only spaces).",
             },
             "password": {"type": "string", "minLength": 1},
         },
@@ -229,6 +234,7 @@ SCHEMAS |= {
             "first_name": {"type": "string", "maxLength": 150, "pattern": NO_NUL},
             "last_name": {"type": "string", "maxLength": 150, "pattern": NO_NUL},
             "bio": {"type": "string", "maxLength": 500, "pattern": NO_NUL},
+            "push_previews": {"type": "boolean", "description": "Show message text in push notifications."},
             "avatar": {
                 "type": ["null", "string"],
                 "description": "null removes the avatar (back to initials); the current avatar URL keeps it.",
@@ -249,6 +255,7 @@ SCHEMAS |= {
             "first_name": {"type": "string", "maxLength": 150, "pattern": NO_NUL},
             "last_name": {"type": "string", "maxLength": 150, "pattern": NO_NUL},
             "bio": {"type": "string", "maxLength": 500, "pattern": NO_NUL},
+            "push_previews": {"type": "string", "enum": ["true", "false"]},
             "avatar": {
                 "type": "string",
                 "contentMediaType": "application/octet-stream",
@@ -420,6 +427,8 @@ MESSAGE_MAX_LENGTH = 10_000
 # As conversations.models.REACTION_MAX_LENGTH and conversations.limits (flowchat/tests/test_openapi.py checks).
 REACTION_MAX_LENGTH = 64
 MAX_REACTIONS_PER_MESSAGE = 20
+MAX_ATTACHMENTS = 10  # conversations.attachments
+ATTACHMENT_NAME_MAX_LENGTH = 120
 REACTION_RATE_BURST = 30
 REACTION_RATE_PER_MINUTE = 60
 TITLE_MAX_LENGTH = 100
@@ -488,6 +497,7 @@ SCHEMAS |= {
             "display_time",
             "last_message",
             "unread_count",
+            "notifications",
         ],
         "additionalProperties": False,
         "properties": {
@@ -531,6 +541,12 @@ SCHEMAS |= {
                 "description": "Others' messages after your read position (system lines and deleted messages "
                 "do not count).",
             },
+            "notifications": {
+                "type": "string",
+                "enum": ["all", "mentions", "none"],
+                "description": "Which new messages notify you by push: the level you chose, or the default "
+                "(all for direct chats and groups of up to 20 members, mentions for bigger groups).",
+            },
         },
     },
     "Message": {
@@ -540,6 +556,8 @@ SCHEMAS |= {
             "author",
             "chat",
             "text",
+            "html",
+            "mentions",
             "image",
             "thumbnail",
             "created_at",
@@ -551,6 +569,8 @@ SCHEMAS |= {
             "version",
             "reactions",
             "reply_to",
+            "attachments",
+            "link_preview",
         ],
         "additionalProperties": False,
         "properties": {
@@ -564,6 +584,21 @@ SCHEMAS |= {
                 "type": "string",
                 "description": "Empty for a deleted message and for a picture sent without text. For a "
                 "`renamed` system line, the new title; for other system lines, empty.",
+            },
+            "html": {
+                "type": "string",
+                "description": "The text as the pages show it, rendered by the server when it was sent or "
+                "edited: a safe subset of Markdown (*italic*, **bold**, ~~strike~~, `code`, fenced code "
+                'blocks, > quotes, lists, links with rel="nofollow noopener noreferrer" and '
+                'target="_blank"), sanitized to those elements only. Empty where `text` is, and for '
+                "system lines (see `system_text`). `text` stays the source: edit that.",
+            },
+            "mentions": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "description": "The ids of the members the text mentions as @username (each once, in "
+                'order; in `html` each is a link with class "mention" and data-user). Only people '
+                "who were members when it was sent or edited; never inside code. Empty for a deleted message.",
             },
             "image": PICTURE_URL,
             "thumbnail": {**PICTURE_URL, "description": "The picture at most 480 px on its long side."},
@@ -606,6 +641,79 @@ SCHEMAS |= {
                 "description": "Each emoji people reacted with, the first added first; empty for a deleted "
                 "message and a system line. Reactions do not change `version`.",
             },
+            "attachments": {
+                "type": "array",
+                "items": ref("Attachment"),
+                "maxItems": MAX_ATTACHMENTS,
+                "description": "The files sent with it, in the order they were sent; empty when none, and once "
+                "it is deleted (its files are deleted with it).",
+            },
+            "link_preview": {
+                **nullable(ref("LinkPreview")),
+                "description": "The preview of the first http(s) link of the text, fetched by the server after "
+                "the message was sent (every member then hears `message.link_preview` on the socket); null until "
+                "then, when there is none, when its author removed it, or when the site has previews off. "
+                "Previews do not change `version`.",
+            },
+        },
+    },
+    "Attachment": {
+        "type": "object",
+        "required": ["name", "size", "content_type", "url", "thumbnail", "width", "height"],
+        "additionalProperties": False,
+        "description": "A file sent with a message. A file that verified as a JPEG, PNG, GIF or WebP picture "
+        "was re-encoded as WebP without its metadata (at most 2048 px on its long side) and has a thumbnail; "
+        "anything else is kept as it was sent.",
+        "properties": {
+            "name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": ATTACHMENT_NAME_MAX_LENGTH,
+                "description": "The name it was sent with, for display only: without any folder, control or "
+                "bidirectional-override characters, at most 120 characters (a picture's ends in .webp).",
+            },
+            "size": {"type": "integer", "minimum": 0, "description": "In bytes, as stored."},
+            "content_type": {
+                "type": "string",
+                "description": "`image/webp` for a verified picture; otherwise what the name suggests (never an "
+                "image type), or `application/octet-stream`. A label only: the file itself is always served as "
+                "`application/octet-stream` with `Content-Disposition: attachment`.",
+            },
+            "url": {
+                "type": "string",
+                "format": "uri-reference",
+                "description": "The file, for the chat's members only (same token or session). Absolute in HTTP "
+                "answers; relative to the site in socket events. A picture is served inline (add `?download` to "
+                "save it), anything else as a download.",
+            },
+            "thumbnail": {
+                "type": ["string", "null"],
+                "format": "uri-reference",
+                "description": "A picture's thumbnail, at most 480 px on its long side; null for other files.",
+            },
+            "width": {"type": ["integer", "null"], "minimum": 1, "description": "A picture's width in pixels."},
+            "height": {"type": ["integer", "null"], "minimum": 1, "description": "A picture's height in pixels."},
+        },
+    },
+    "LinkPreview": {
+        "type": "object",
+        "required": ["url", "site_name", "title", "description", "image", "fetched_at"],
+        "additionalProperties": False,
+        "properties": {
+            "url": {"type": "string", "maxLength": 2000, "description": "The link, as written in the message."},
+            "site_name": {
+                "type": "string",
+                "maxLength": 253,
+                "description": "The site's name as its page gives it, else the link's host.",
+            },
+            "title": {"type": "string", "maxLength": 300, "description": "Plain text from someone else's page."},
+            "description": {"type": "string", "maxLength": 500, "description": "Plain text, maybe empty."},
+            "image": {
+                **PICTURE_URL,
+                "description": "FlowChat's own re-encoded copy of the page's picture (never the page's address "
+                "for it), served only to the chat's members; null when there is none.",
+            },
+            "fetched_at": TIME,
         },
     },
     "ReactionSummary": {
@@ -679,6 +787,11 @@ SCHEMAS |= {
             "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX_LENGTH, "pattern": NOT_BLANK},
             "photo": {"type": "null", "description": "null removes the photo (back to initials)."},
             "is_open": {"type": "boolean", "description": "Open the group to the directory, or close it."},
+            "notifications": {
+                "type": "string",
+                "enum": ["all", "mentions", "none"],
+                "description": "Any chat, direct ones too: which new messages notify you by push.",
+            },
         },
     },
     "SearchResult": {
@@ -758,9 +871,10 @@ SCHEMAS |= {
     },
     "NewMessageUpload": {
         "type": "object",
-        "required": ["chat", "image"],
+        "required": ["chat"],
+        "anyOf": [{"required": ["image"]}, {"required": ["files"]}],
         "additionalProperties": False,
-        "description": "A message with a picture, and text if you like.",
+        "description": "A message with a picture and/or files, and text if you like (send text alone as JSON).",
         "properties": {
             "chat": {**ID_STRING, "description": "A chat you are a member of."},
             "text": {"type": "string", "maxLength": MESSAGE_MAX_LENGTH},
@@ -771,14 +885,23 @@ SCHEMAS |= {
                 "description": "A JPEG, PNG, GIF or WebP picture within the upload limits; it is re-encoded "
                 "without its metadata, at most 2048 px on its long side.",
             },
+            "files": {
+                "type": "array",
+                "items": UPLOAD,
+                "maxItems": MAX_ATTACHMENTS,
+                "description": "Files of any type: the part repeated, once a file, at most 10. Each at most "
+                "`UPLOAD_MAX_BYTES`, all of them (and the picture) at most `MESSAGE_UPLOAD_MAX_BYTES` together; "
+                "a larger body is refused with 413 before it is read.",
+            },
         },
     },
     "MessageChanges": {
         "type": "object",
         "required": ["text"],
         "additionalProperties": False,
-        "description": "Only the text can change; any other field (`chat` included) is refused with 400.",
-        "properties": {"text": {"type": "string", "minLength": 1, "maxLength": MESSAGE_MAX_LENGTH}},
+        "description": "Only the text can change; any other field (`chat` included) is refused with 400. "
+        "Empty text is refused (400) unless the message has a picture or files.",
+        "properties": {"text": {"type": "string", "maxLength": MESSAGE_MAX_LENGTH}},
     },
     "NewMember": {
         "type": "object",
@@ -1067,7 +1190,7 @@ PATHS |= {
         "post": operation(
             operation_id="sendMessage",
             summary="Send a message",
-            description="Text as JSON, or a picture (with text if you like) as multipart/form-data. "
+            description="Text as JSON, or a picture and/or files (with text if you like) as multipart/form-data. "
             "Members only: " + NOT_A_MEMBER + " "
             "Each person may send a burst of `SEND_RATE_BURST` messages, then `SEND_RATE_PER_MINUTE` "
             "(pages and API together); past that the answer is 429 with Retry-After and nothing is "
@@ -1113,6 +1236,19 @@ PATHS |= {
             errors=[403, 404],
         ),
     },
+    "/api/messages/{pk}/link_preview/": {
+        "parameters": [_param("MessageId")],
+        "delete": operation(
+            operation_id="removeLinkPreview",
+            summary="Remove the preview of your message's link",
+            description="The author only (403 for other members; 400 for a deleted message). The preview is "
+            "not fetched again; its picture is gone. Answers 204 also when there was none, so a retry gets the "
+            "same answer. Every member hears `message.link_preview` with `link_preview: null`.",
+            tag=MESSAGES,
+            responses={204: no_content("The preview is gone (or was never there).")},
+            errors=[400, 403, 404],
+        ),
+    },
     "/api/messages/{pk}/reactions/": {
         "parameters": [_param("MessageId")],
         "post": operation(
@@ -1148,6 +1284,107 @@ PATHS |= {
             ],
             responses={204: no_content("Your reaction with it is gone (or was never there).")},
             errors=[400, 404, 415, 429],
+        ),
+    },
+}
+
+
+# Web Push ----------------------------------------------------------------------------
+
+PUSH = "Push"
+SCHEMAS |= {
+    "PushInfo": {
+        "type": "object",
+        "required": ["public_key"],
+        "additionalProperties": False,
+        "properties": {
+            "public_key": {
+                "type": ["string", "null"],
+                "description": "The VAPID public key (base64url) for PushManager.subscribe; null while push is off.",
+            }
+        },
+    },
+    "PushSubscription": {
+        "type": "object",
+        "required": ["id", "endpoint", "created_at"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "integer"},
+            "endpoint": {"type": "string", "format": "uri"},
+            "user_agent": {"type": "string"},
+            "created_at": TIME,
+            "last_success_at": {**TIME, "type": ["string", "null"]},
+        },
+    },
+    "NewPushSubscription": {
+        "type": "object",
+        "description": "A browser's PushSubscription.toJSON(). The endpoint must be https on a public host.",
+        "required": ["endpoint", "keys"],
+        "additionalProperties": False,
+        "properties": {
+            "endpoint": {
+                "type": "string",
+                "format": "uri",
+                "pattern": "^https://",
+                "maxLength": 2000,
+                "description": "The push service's URL: https, on a host that resolves to public addresses only.",
+            },
+            "expirationTime": {"type": ["number", "null"]},
+            "keys": {
+                "type": "object",
+                "required": ["p256dh", "auth"],
+                "properties": {
+                    "p256dh": {
+                        "type": "string",
+                        "pattern": "^[A-Za-z0-9_-]{87}$",
+                        "description": "The device's P-256 public key (65 bytes), base64url.",
+                    },
+                    "auth": {
+                        "type": "string",
+                        "pattern": "^[A-Za-z0-9_-]{22}$",
+                        "description": "The device's auth secret (16 bytes), base64url.",
+                    },
+                },
+            },
+        },
+    },
+}
+PATHS |= {
+    "/api/push/": {
+        "get": operation(
+            operation_id="pushInfo",
+            summary="The server's Web Push key",
+            tag=PUSH,
+            responses={200: answer("The VAPID public key.", ref("PushInfo"))},
+        ),
+    },
+    "/api/push/subscriptions/": {
+        "get": operation(
+            operation_id="listPushSubscriptions",
+            summary="Your devices that receive notifications",
+            tag=PUSH,
+            responses={200: answer("Newest first.", {"type": "array", "items": ref("PushSubscription")})},
+        ),
+        "post": operation(
+            operation_id="addPushSubscription",
+            summary="Register a device for notifications",
+            description="A repeated endpoint answers 200 with the device already registered.",
+            tag=PUSH,
+            body=json_content(ref("NewPushSubscription")),
+            responses={
+                200: answer("Already registered.", ref("PushSubscription")),
+                201: answer("Registered.", ref("PushSubscription")),
+            },
+        ),
+    },
+    "/api/push/subscriptions/{pk}/": {
+        "parameters": [{"name": "pk", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}],
+        "delete": operation(
+            operation_id="deletePushSubscription",
+            summary="Stop notifying a device",
+            tag=PUSH,
+            responses={204: no_content("It receives no more notifications.")},
+            errors=(404,),
         ),
     },
 }

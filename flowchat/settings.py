@@ -264,13 +264,31 @@ MEDIA_ROOT = Path(os.getenv("MEDIA_ROOT", BASE_DIR / "media"))
 MEDIA_URL = "/media/"
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
 UPLOAD_MAX_PIXELS = envint("UPLOAD_MAX_PIXELS", 25_000_000)
+# One message may carry up to 10 files (conversations.attachments), each up to UPLOAD_MAX_BYTES;
+# all of them and its picture together up to this. Bodies are bounded by it, not by 10 × the file limit.
+MESSAGE_UPLOAD_MAX_BYTES = envint("MESSAGE_UPLOAD_MAX_BYTES", 4 * UPLOAD_MAX_BYTES)
 # Django holds a form or JSON body of at most this much in memory (larger: 413); an uploaded
 # file over FILE_UPLOAD_MAX_MEMORY_SIZE is spooled to a temporary file, not held in memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Any request body over this is refused with 413 before it is read (flowchat.request_bodies):
-# room for the largest picture and the form around it. 0 leaves it to the front proxy alone.
-MAX_REQUEST_BYTES = envint("MAX_REQUEST_BYTES", UPLOAD_MAX_BYTES + 1024 * 1024)
+# room for the largest message's files and the form around them. 0 leaves it to the front proxy alone.
+MAX_REQUEST_BYTES = envint("MAX_REQUEST_BYTES", max(UPLOAD_MAX_BYTES, MESSAGE_UPLOAD_MAX_BYTES) + 1024 * 1024)
+
+# Link previews ----------------------------------------------------------------
+
+# The first http(s) link of a message gets a preview (conversations.previews), fetched after
+# the message is committed by a few threads of each server process. Off: nothing is fetched,
+# and no preview stored before is shown.
+LINK_PREVIEWS = envbool("LINK_PREVIEWS", "true")
+# scheme://host:port origins the fetcher may reach although they are not public or not on port
+# 80/443: for tests against a local server only. Empty in every real deployment.
+LINK_PREVIEW_TEST_ORIGINS = envlist("LINK_PREVIEW_TEST_ORIGINS", "")
+LINK_PREVIEW_WORKERS = envint("LINK_PREVIEW_WORKERS", 2)
+# Previews waiting for a worker; past this a new one is dropped (a preview is optional).
+LINK_PREVIEW_QUEUE = envint("LINK_PREVIEW_QUEUE", 100)
+# Run the fetch in the thread that committed the message, not in the pool: tests only.
+LINK_PREVIEW_SYNC = envbool("LINK_PREVIEW_SYNC", "false")
 
 # Internationalisation ---------------------------------------------------------
 
@@ -366,3 +384,13 @@ LOGGING = {
         "django": {"handlers": [], "propagate": True},
     },
 }
+
+# Web Push (conversations.push). Without both keys push is off. `manage.py vapid_keys` makes them.
+VAPID_PUBLIC_KEY = os.getenv("VAPID_PUBLIC_KEY", "").strip()
+VAPID_PRIVATE_KEY = os.getenv("VAPID_PRIVATE_KEY", "").strip()
+VAPID_SUBJECT = os.getenv("VAPID_SUBJECT", "").strip()
+# Origins (scheme://host:port) accepted as push endpoints although not https on a public host: tests only.
+WEBPUSH_TEST_ORIGINS = envlist("WEBPUSH_TEST_ORIGINS", "")
+# Threads per server process that send pushes (conversations.webpush); with REDIS_URL they share
+# one queue in Redis with every other process's.
+PUSH_WORKERS = int(os.getenv("PUSH_WORKERS", "2"))

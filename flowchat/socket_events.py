@@ -54,6 +54,10 @@ EVENT_SCHEMAS: dict[str, Schema] = {
                 _object(message=ID, chat=ID, reactions={"type": "array", "items": _ref("ReactionSummary")}),
             ),
             _event(
+                ["message.link_preview"],
+                _object(message=ID, chat=ID, link_preview={"oneOf": [_ref("LinkPreview"), {"type": "null"}]}),
+            ),
+            _event(
                 ["presence"],
                 _object(
                     user=_ref("UserListItem"),

@@ -2,13 +2,16 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from accounts.signup import signup
-from flowchat import api, openapi
+from flowchat import api, openapi, webapp
 
 urlpatterns = [
     # Before allauth's own: the sign-up page that knows invites (accounts.signup).
     path("accounts/signup/", signup, name="account_signup"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    # The installable app (flowchat.webapp): at the root, the service worker's scope is the site.
+    path("sw.js", webapp.service_worker, name="service_worker"),
+    path("manifest.webmanifest", webapp.manifest, name="manifest"),
     path("", include("accounts.urls")),
     path("", include("conversations.urls")),
     path("api/schema/", openapi.schema, name="api-schema"),

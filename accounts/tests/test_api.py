@@ -44,6 +44,11 @@ def user_json(user: User, **changes: Any) -> dict[str, Any]:
     }
 
 
+def own_json(user: User, **changes: Any) -> dict[str, Any]:
+    """The User as its owner reads it: with their notification setting."""
+    return {**user_json(user, **changes), "push_previews": user.push_previews}
+
+
 def stored_avatars() -> list[str]:
     return default_storage.listdir("avatars")[1] if default_storage.exists("avatars") else []
 
@@ -358,6 +363,7 @@ def test_me_is_the_tokens_owner(api, alice):
         "avatar": f"/people/{alice.pk}/initials.svg",
         "is_online": False,
         "last_active": None,
+        "push_previews": True,
     }
 
 
@@ -501,7 +507,7 @@ def test_patch_changes_only_the_fields_sent(api, alice):
     response = api.patch(f"/api/users/{alice.pk}/", {"first_name": "Ally"}, content_type=JSON, **auth(alice))
 
     assert response.status_code == 200
-    assert response.json() == user_json(alice, first_name="Ally", last_name="Archer", bio="Old bio")
+    assert response.json() == own_json(alice, first_name="Ally", last_name="Archer", bio="Old bio")
     assert (alice.first_name, alice.last_name, alice.bio) == ("Ally", "Archer", "Old bio")
 
 
@@ -513,7 +519,7 @@ def test_put_changes_the_fields_it_names_and_no_others(api, alice):
     assert response.status_code == 200
     alice.refresh_from_db()
     assert (alice.first_name, alice.last_name, alice.bio) == ("Alice", "Archer", "New bio")
-    assert response.json() == user_json(alice)
+    assert response.json() == own_json(alice)
 
 
 def test_put_of_the_whole_user_as_the_original_api_sends_it_succeeds(api, alice):
@@ -647,7 +653,7 @@ def test_an_avatar_is_uploaded_as_multipart(api, alice, method):
 
     assert response.status_code == 200
     alice.refresh_from_db()
-    assert response.json() == user_json(alice)
+    assert response.json() == own_json(alice)
     assert response.json()["avatar"].startswith("/media/avatars/")
     assert alice.bio == "With a face"
     with default_storage.open(alice.avatar.name) as stored, Image.open(stored) as image:

@@ -61,8 +61,12 @@ def preview_for(message: Message | None, viewer: User | None) -> str:
 
 @register.filter
 def machine_time(moment: datetime | None) -> str:
-    """A <time datetime> value, to the second (no one reads the microseconds; every pushed frame carries them)."""
-    return moment.replace(microsecond=0).isoformat() if moment else ""
+    """A <time datetime> value, to the second and with Z for UTC: no one reads the microseconds, and
+    every pushed frame carries two of these."""
+    if not moment:
+        return ""
+    value = moment.replace(microsecond=0).isoformat()
+    return value.removesuffix("+00:00") + "Z" if value.endswith("+00:00") else value
 
 
 @register.filter
@@ -93,13 +97,31 @@ def list_time(moment: datetime | None) -> str:
 
 
 @register.simple_tag
-def unread_badge(count: int) -> str:
-    """A chat's unread count in the list; also what the socket pushes when it changes (it differs per person)."""
+def controls_stub(chat: Chat) -> Message:
+    """A message of `chat` numbered 0 (never saved): the page's one copy of a message's Reply link
+    and reaction picker is rendered for it, and flowchat.js puts each pushed message's id in its place."""
+    return Message(pk=0, chat=chat)
+
+
+@register.simple_tag
+def unread_badge(count: int, mentions: int = 0) -> str:
+    """A chat's unread count in the list, with "@" before it when some of those mention the person;
+    also what the socket pushes when either changes (they differ per person)."""
     if not count:
         return ""
     label = ngettext("%(count)d unread message", "%(count)d unread messages", count) % {"count": count}
-    return format_html(
+    badge = format_html(
         '<span class="badge" aria-hidden="true">{}</span><span class="visually-hidden">{}</span>', count, label
+    )
+    if not mentions:
+        return badge
+    mentioned = ngettext("%(count)d message mentions you", "%(count)d messages mention you", mentions) % {
+        "count": mentions
+    }
+    return format_html(
+        '<span class="badge mention-badge" aria-hidden="true">@</span><span class="visually-hidden">{}</span>{}',
+        mentioned,
+        badge,
     )
 
 

@@ -28,7 +28,13 @@ def assert_isolated(html: str, text: str) -> None:
     shown = html.count(text)
     isolated = sum(
         html.count(form)
-        for form in (f"<bdi>{text}</bdi>", f"\u2068{text}\u2069", f'dir="auto">{text}</p>', f'value="{text}"')
+        for form in (
+            f"<bdi>{text}</bdi>",
+            f"\u2068{text}\u2069",
+            f'dir="auto">{text}</p>',
+            f'dir="auto"><p>{text}</p>',
+            f'value="{text}"',
+        )
     )
     assert shown > 0, f"{text!r} is not on the page"
     assert isolated == shown, f"{shown - isolated} of {shown} times {text!r} is not isolated"
@@ -60,7 +66,7 @@ def test_the_chat_page_isolates_names_titles_previews_and_system_lines(as_alice,
     assert_isolated(direct_page, NAME)  # the title, the header, the author, the chat list
     assert f"<title>\u2068{NAME}\u2069" in direct_page
     assert_isolated(direct_page, TEXT)  # the list's preview
-    assert f'<p class="message-text" dir="auto">{TEXT}</p>' in direct_page
+    assert f'<div class="message-text" dir="auto"><p>{TEXT}</p></div>' in direct_page
     assert_isolated(group_page, TITLE)
     assert f"<bdi>{NAME}</bdi> created the group" in group_page
 
@@ -99,7 +105,7 @@ def test_a_fragment_isolates_the_name_and_the_body(as_alice, alice, mallory):
     html = fragment.content.decode()
     assert "<html" not in html
     assert_isolated(html, NAME)
-    assert f'dir="auto">{TEXT}</p>' in html
+    assert f'dir="auto"><p>{TEXT}</p>' in html
 
 
 def test_pushed_frames_isolate_names_titles_and_previews(
@@ -121,7 +127,7 @@ def test_pushed_frames_isolate_names_titles_and_previews(
     assert_isolated(frames, NAME)  # the author, the notice, "is typing", the system line
     assert_isolated(frames, TEXT)  # the notice and the list's preview
     assert_isolated(frames, f"{TITLE} 2")  # the header, the row, the system line
-    assert f'dir="auto">{TEXT}</p>' in frames
+    assert f'dir="auto"><p>{TEXT}</p>' in frames
 
 
 def _pieces(html) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from datetime import timedelta
 from unittest import mock
@@ -143,7 +144,7 @@ async def test_a_new_message_reaches_every_members_tabs_and_no_outsider(alice, b
     assert '<div hx-swap-oob="beforeend:#messages">' in seen_in_chat
     assert f'id="message-{message.pk}"' in seen_in_chat
     assert "Rope at 9?" in seen_in_chat
-    assert f'<li id="chat-{chat.pk}" data-move></li>' in seen_in_chat  # the row moves to the top
+    assert f'<time class="chat-time" id="chat-{chat.pk}-time"' in seen_in_chat  # the tab moves the row to the top
     assert "live-notice" not in seen_in_chat  # the chat is on screen: no notice
     elsewhere = await pushed(alice_elsewhere)
     assert f'id="message-{message.pk}"' not in elsewhere  # not appended to another chat's list
@@ -186,6 +187,31 @@ async def test_each_tab_counts_its_own_unread_messages(alice, bob, chat):
     assert f'<div hx-swap-oob="innerHTML:#chat-{chat.pk}-unread"></div>' in await pushed(alice_tab)
     await act(actions.send_message)(chat, alice, "three")  # her own message: nothing unread
     assert "badge" not in await pushed(alice_tab)
+    await alice_tab.disconnect()
+
+
+MENTIONED = '<span class="badge mention-badge" aria-hidden="true">@</span>'
+
+
+async def test_the_mention_marker_follows_unread_mentions_with_no_database_work(alice, bob, chat):
+    await act(actions.send_message)(chat, bob, "@alice rope at nine?")
+    alice_tab = await open_tab(alice)  # counts the mention sent before it opened
+    await pushed(alice_tab)
+
+    await act(actions.send_message)(chat, bob, "no mention")
+    assert MENTIONED in await pushed(alice_tab)  # the earlier one is still unread
+    await act(actions.mark_read)(chat, alice)
+    assert MENTIONED not in await pushed(alice_tab)
+    await act(actions.send_message)(chat, bob, "just words")
+    assert MENTIONED not in await pushed(alice_tab)
+    # The delivery: the socket counts from the event, with no trip to the database.
+    with mock.patch("conversations.consumers.database_sync_to_async", side_effect=AssertionError) as database:
+        mention, _ = await act(actions.send_message)(chat, bob, "and @Alice?")
+        frames = await pushed(alice_tab)
+    database.assert_not_called()
+    assert MENTIONED in frames and "1 message mentions you" in frames
+    await act(actions.delete_message)(mention, bob)
+    assert MENTIONED not in await pushed(alice_tab)
     await alice_tab.disconnect()
 
 
@@ -779,6 +805,23 @@ async def test_joining_an_open_group_brings_it_to_the_joiners_tabs_and_tells_the
     await carol_tab.disconnect()
 
 
+async def test_a_short_message_reaches_the_tab_showing_its_chat_in_one_kilobyte(alice, bob, chat):
+    alice_tab = await open_tab(alice, chat)
+    await pushed(alice_tab)
+
+    await act(actions.send_message)(chat, bob, "Rope at 9?")
+
+    frame = await pushed(alice_tab)
+    assert "Rope at 9?" in frame and f'id="chat-{chat.pk}-time"' in frame and "1 unread message" in frame
+    # The Reply link and the reaction picker are the page's to add (flowchat.js, #message-controls).
+    assert "data-reply" not in frame and "reaction-picker" not in frame
+    # Measured as if every id had one digit (the frame names the message, chat and author some
+    # ten times: each further digit of theirs costs about ten bytes). docs/performance-notes.md
+    one_digit_ids = re.sub(r'(message-|/messages/|chat-|/chats/|/people/|data-author="|dot=")\d+', r"\g<1>1", frame)
+    assert len(one_digit_ids.encode()) <= 1024
+    await alice_tab.disconnect()
+
+
 async def test_a_pushed_reply_carries_its_quote_to_tabs_and_reply_to_to_scripts(alice, bob, chat):
     question, _ = await act(actions.send_message)(chat, bob, "Rope at 9?")
     alice_tab, alices_script = await open_tab(alice, chat), await script(alice)
@@ -794,7 +837,7 @@ async def test_a_pushed_reply_carries_its_quote_to_tabs_and_reply_to_to_scripts(
     )
     assert "Rope at 9?" in frame
     # A short reply stays a small frame for every member's tab.
-    assert len(frame.encode()) <= 1800  # reply link, quote, permalink and reactions bar (docs/performance-notes.md)
+    assert len(frame.encode()) <= 1300  # the quote and its link (docs/performance-notes.md)
     (event,) = [e for e in await events(alices_script) if e["event"] == "message.created"]
     assert (event["data"]["id"], event["data"]["reply_to"]) == (answer.pk, question.pk)
     await alice_tab.disconnect()

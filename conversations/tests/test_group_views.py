@@ -509,12 +509,12 @@ def test_the_settings_page_takes_the_same_queries_for_2_and_20_members(
 ):
     url = settings_url(group)
     as_alice.get(url)
-    # session, user, chat, members, one search
-    with django_assert_num_queries(5):
+    # session, user, chat, members, one search, the memberships for my notification level
+    with django_assert_num_queries(6):
         few = as_alice.get(url, {"q": "zz"})
     for number in range(18):
         actions.add_member(group, alice, make_person(f"member{number:02}"))
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         many = as_alice.get(url, {"q": "zz"})
 
     assert "2 members" in page_of(few)

@@ -50,8 +50,8 @@ def test_someone_in_tokyo_sees_the_time_and_day_of_tokyo(client, monkeypatch, al
     html = client.get(reverse("chat", args=[chat.pk])).content.decode()
 
     assert day_lines(html) == ["Yesterday", "Today"]
-    assert '<time datetime="2026-12-01T20:20:00+00:00" title="Wednesday, December 2, 2026, 05:20">05:20</time>' in html
-    assert '<time datetime="2026-12-01T10:00:00+00:00" title="Tuesday, December 1, 2026, 19:00">19:00</time>' in html
+    assert '<time datetime="2026-12-01T20:20:00Z" title="Wednesday, December 2, 2026, 05:20">05:20</time>' in html
+    assert '<time datetime="2026-12-01T10:00:00Z" title="Tuesday, December 1, 2026, 19:00">19:00</time>' in html
 
 
 @pytest.mark.django_db
@@ -84,7 +84,7 @@ async def test_a_pushed_message_carries_its_moment_for_a_tab_in_another_zone(ali
     message, _ = await sync_to_async(actions.send_message)(chat, alice, "Good morning, Tokyo")
 
     frame = await pushed(bob_tab)
-    created = message.created_at.replace(microsecond=0).isoformat()
+    created = message.created_at.replace(microsecond=0).isoformat().replace("+00:00", "Z")
     assert f'<time datetime="{created}">' in frame  # its title too is the tab's
     assert "Good morning, Tokyo" in frame
     assert "day-line" not in frame
@@ -108,5 +108,5 @@ def test_an_htmx_catch_up_is_in_the_persons_zone_too(client, alice, bob_in_tokyo
 
     assert html.status_code == 200
     text = html.content.decode()
-    assert '<time datetime="2026-12-01T20:20:00+00:00" title="Wednesday, December 2, 2026, 05:20">05:20</time>' in text
+    assert '<time datetime="2026-12-01T20:20:00Z" title="Wednesday, December 2, 2026, 05:20">05:20</time>' in text
     assert len(day_lines(text)) == 1  # 2 December in Tokyo, after a message of 1 December

@@ -123,6 +123,19 @@ def test_the_search_page_works_without_javascript_and_links_to_the_message(clien
     assert "No message matches" in scoped
 
 
+def test_as_you_type_in_a_chat_the_link_to_search_everywhere_keeps_the_words(client, alice, bob, group):
+    actions.send_message(group, bob, "Who brings the rope?")
+    client.force_login(alice)
+    htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "search-results"}
+
+    fragment = client.get(reverse("search"), {"q": "rope", "chat": group.pk}, **htmx).content.decode()
+
+    assert "<mark>rope</mark>" in fragment
+    assert '<p id="search-everywhere" hx-swap-oob="innerHTML"><a href="/search/?q=rope">' in fragment
+    unscoped = client.get(reverse("search"), {"q": "rope"}, **htmx).content.decode()
+    assert "search-everywhere" not in unscoped
+
+
 def test_the_search_page_of_a_chat_one_is_not_in_is_a_404(client, carol, group):
     client.force_login(carol)
     assert client.get(reverse("search"), {"q": "rope", "chat": group.pk}).status_code == 404

@@ -24,10 +24,12 @@ from PIL import Image
 
 from accounts.tests.test_views import InlineCodeFinder
 from conftest import make_person
-from conversations import actions
+from conversations import actions, previews
+from conversations.forms import MessageForm
 from conversations.models import Chat, Membership, Message
 from conversations.views import PAGE_SIZE
 from flowchat.images import CHAT_PHOTO, PICTURE, THUMBNAIL, clean_image, clean_images
+from flowchat.testing import auth
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -91,7 +93,9 @@ def ids(html: str, prefix: str = "message-") -> list[int]:
 
 
 def texts(html: str) -> list[str]:
-    return re.findall(r'<p class="message-text[^"]*"(?: dir="auto")?>(.*?)</p>', html, flags=re.S)
+    """Each message's text as shown (its formatting's elements left out)."""
+    found = re.findall(r'<(p|div) class="message-text[^"]*"(?: dir="auto")?>(.*?)</\1>', html, flags=re.S)
+    return [re.sub(r"<[^>]+>", "", inner) for _tag, inner in found]
 
 
 class Elements(HTMLParser):
@@ -234,7 +238,10 @@ def test_the_chat_page_shows_the_messages_oldest_first_with_author_time_and_mark
     hello = html[html.index(f'id="message-{edited.pk}"') : html.index(f'id="message-{gone.pk}"')]
     assert f'data-author="{alice.pk}"' in hello
     assert '<span class="edited">edited</span>' in hello
-    assert f'<time datetime="{edited.created_at.replace(microsecond=0).isoformat()}" title="' in hello
+    assert (
+        f'<time datetime="{edited.created_at.replace(microsecond=0).isoformat().replace("+00:00", "Z")}" title="'
+        in hello
+    )
     deleted = html[html.index(f'id="message-{gone.pk}"') :]
     assert "Wrong chat" not in html
     assert "message-menu" not in deleted.split("</article>")[0]  # nothing left to edit or delete
@@ -387,7 +394,7 @@ def test_a_link_in_a_message_opens_in_a_new_tab_and_the_text_around_it_stays_esc
 
     assert (
         '&lt;b&gt;see&lt;/b&gt; <a href="https://example.com/a?b=1&amp;c=2" target="_blank" '
-        'rel="noopener noreferrer nofollow">https://example.com/a?b=1&amp;c=2</a>'
+        'rel="nofollow noopener noreferrer">https://example.com/a?b=1&amp;c=2</a>'
     ) in html
 
 
@@ -494,6 +501,62 @@ def test_the_chat_page_takes_the_same_number_of_queries_for_a_few_messages_and_f
     print(f"\nchat page: {few} queries with 2 messages, {fifty} with 51; older window {history}, htmx page {fragment}")
 
 
+def rich_chat(alice, person, count: int) -> Chat:
+    """`count` messages, each a reply to the one before with two reactions and a mention, every
+    other with two files (one a picture), every third with its link's preview."""
+    chat, _ = actions.get_or_create_direct_chat(alice, person)
+    previous = None
+    for n in range(count):
+        author, other = (person, alice) if n % 2 else (alice, person)
+        text = f"@{other.username} see https://example.com/{n}" if n % 3 == 0 else f"@{other.username} message {n}"
+        files = []
+        if n % 2:
+            pdf = SimpleUploadedFile("topo.pdf", b"%PDF-1.4 topo", "application/pdf")
+            form = MessageForm({"text": text}, {"files": [pdf, png()]})
+            assert form.is_valid(), form.errors
+            files = form.cleaned_data["files"]
+        message, _ = actions.send_message(chat, author, text, files=files, reply_to=previous)
+        actions.add_reaction(message, alice, "👍")
+        actions.add_reaction(message, person, "🎉")
+        if n % 3 == 0:
+            actions.set_link_preview(
+                message.pk, previews.Preview(f"https://example.com/{n}", "Example", f"Route {n}", "Topo", None)
+            )
+        previous = message.pk
+    actions.send_message(chat, person, "Unread")
+    return chat
+
+
+def test_the_history_with_replies_reactions_files_mentions_and_previews_takes_constant_queries(
+    as_alice, alice, bob, settings
+):
+    settings.LINK_PREVIEWS = True
+    settings.REACTION_RATE_BURST = settings.SEND_RATE_BURST = 0  # no limit: one person builds it all
+    few_chat = rich_chat(alice, bob, 2)
+    many_chat = rich_chat(alice, make_person("dave", "Dave"), PAGE_SIZE)
+    erin = make_person("erin", "Erin")
+    plain, _ = actions.get_or_create_direct_chat(alice, erin)
+    for n in range(PAGE_SIZE):
+        actions.send_message(plain, alice, f"Message {n}")
+    actions.send_message(plain, erin, "Unread")  # each opens at its "new messages" divider
+
+    page = [queries_for(as_alice, chat_url(chat)) for chat in (few_chat, many_chat, plain)]
+    api = [
+        queries_for(as_alice, f"/api/chats/{chat.pk}/get_messages/?limit=200", **auth(alice))
+        for chat in (few_chat, many_chat)
+    ]
+
+    html = as_alice.get(chat_url(many_chat)).content.decode()  # the newest PAGE_SIZE: all but one rich
+    assert html.count('class="reply-quote"') == html.count('class="mention"') == PAGE_SIZE - 1
+    assert html.count('class="link-preview"') >= PAGE_SIZE // 3 - 1
+    assert html.count('class="attachment attachment-') >= PAGE_SIZE - 2  # two files on every other message
+    assert page[0] == page[1], page
+    assert api[0] == api[1], api
+    # The rich page costs one query for the files beyond the plain one (reactions are asked for anyway).
+    assert page[1] == page[2] + 1, page
+    print(f"\nchat page: {page[1]} queries for {PAGE_SIZE} rich messages, {page[2]} for plain ones; API {api[1]}")
+
+
 # Sending ------------------------------------------------------------------------------------------
 
 
@@ -572,7 +635,7 @@ def test_a_double_submit_with_the_same_client_id_makes_one_message(as_alice, cha
 @pytest.mark.parametrize(
     ("form", "error"),
     [
-        ({"text": "   "}, "Write something or attach a picture."),
+        ({"text": "   "}, "Write something or attach a file."),
         ({"text": "x" * 10_001}, "Ensure this value has at most 10000 characters (it has 10001)."),
         (
             {"text": "Look", "image": b"not a picture"},
@@ -619,7 +682,7 @@ def test_a_refused_send_without_javascript_is_the_chat_at_its_newest_message(as_
     assert (path, fragment) == (chat_url(chat), "bottom")  # the chat's own address, scrolled to its end
     assert response.status_code == 400
     assert 'id="bottom"' in html
-    assert re.search(r'id="composer-errors" role="alert">\s*<p>Write something or attach a picture.</p>', html)
+    assert re.search(r'id="composer-errors" role="alert">\s*<p>Write something or attach a file.</p>', html)
     assert ids(html) == [message.pk for message in history[-PAGE_SIZE:]]  # the newest page, not the oldest
     assert chat.messages.count() == PAGE_SIZE + 10
 

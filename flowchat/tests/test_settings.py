@@ -189,3 +189,18 @@ def test_postgresql_connections_come_from_a_bounded_pool_not_one_per_request():
     config = settings_with(DATABASE_URL="postgres://flowchat@db.example.com:5432/chat", DATABASE_POOL_SIZE="7")
     assert config["POOL"] == {"min_size": 2, "max_size": 7, "timeout": 10.0}
     assert config["CONN_MAX_AGE"] == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "worker", "expected"),
+    [
+        ("redis://127.0.0.1:6379/0", "gw0", "redis://127.0.0.1:6379/0"),
+        ("redis://127.0.0.1:6379/0", "gw1", "redis://127.0.0.1:6379/1"),
+        ("redis://127.0.0.1:6379", "gw3", "redis://127.0.0.1:6379/3"),
+        ("rediss://:secret@cache:6380/4?ssl_cert_reqs=none", "gw2", "rediss://:secret@cache:6380/6?ssl_cert_reqs=none"),
+    ],
+)
+def test_each_test_worker_has_its_own_redis_database(url, worker, expected):
+    from flowchat.settings_for_tests import _own_redis_database
+
+    assert _own_redis_database(url, worker) == expected

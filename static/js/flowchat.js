@@ -24,6 +24,22 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
+// A reaction picker loads its forms the first time it opens: each message carries only a link
+// to its reactions page (what it opens without JavaScript), whose ?picker answer is the panel.
+// "toggle" does not bubble: listened for in the capture phase.
+document.addEventListener(
+  "toggle",
+  (event) => {
+    const picker = event.target;
+    if (!(picker instanceof HTMLDetailsElement) || !picker.open || !picker.matches(".reaction-picker")) return;
+    const panel = picker.querySelector(":scope > div");
+    const link = panel && panel.querySelector(":scope > a");
+    if (!link || !window.htmx) return;
+    htmx.ajax("GET", `${link.getAttribute("href")}?picker`, { target: panel, swap: "innerHTML" });
+  },
+  true,
+);
+
 // The chat window ---------------------------------------------------------------------------
 
 const scroller = () => document.getElementById("scroller");
@@ -91,9 +107,92 @@ if (!CSS.supports("field-sizing", "content")) {
 // Show the name of the chosen picture beside the paperclip.
 document.addEventListener("change", (event) => {
   const input = event.target;
-  if (!(input instanceof HTMLInputElement) || input.type !== "file") return;
+  if (!(input instanceof HTMLInputElement) || input.type !== "file" || input.hasAttribute("data-files")) return;
   const label = input.form && input.form.querySelector("[data-attach-name]");
   if (label) label.textContent = input.files.length ? input.files[0].name : "";
+});
+
+// Files for a message: chosen with the button, dropped on the composer or pasted into it ------------
+// They all live in the one <input name="files" multiple> (through a DataTransfer), so the form
+// sends them as it would without JavaScript; the list under the composer shows them, each with
+// a Remove button.
+
+const filesInput = (form) => form && form.querySelector("input[data-files]");
+
+function setFiles(input, files) {
+  const transfer = new DataTransfer();
+  for (const file of files) transfer.items.add(file);
+  input.files = transfer.files;
+  input.dispatchEvent(new Event("change", { bubbles: true }));
+}
+
+function addFiles(form, added) {
+  const input = filesInput(form);
+  if (!input || !added.length) return false;
+  setFiles(input, [...input.files, ...added]);
+  return true;
+}
+
+function showChosenFiles(input) {
+  const list = input.form.querySelector("#chosen-files");
+  if (!list) return;
+  list.replaceChildren();
+  [...input.files].forEach((file, index) => {
+    const item = document.createElement("li");
+    const name = document.createElement("bdi");
+    name.textContent = file.name; // text, never markup: the name is the sender's to choose
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "button button-quiet button-small";
+    remove.dataset.removeFile = String(index);
+    remove.textContent = list.dataset.removeLabel;
+    remove.setAttribute("aria-label", `${list.dataset.removeLabel} ${file.name}`);
+    item.append(name, remove);
+    list.append(item);
+  });
+  list.hidden = input.files.length === 0;
+}
+
+document.addEventListener("change", (event) => {
+  const input = event.target;
+  if (input instanceof HTMLInputElement && input.hasAttribute("data-files")) showChosenFiles(input);
+});
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-remove-file]");
+  if (!button) return;
+  const form = button.closest("form");
+  const input = filesInput(form);
+  const index = Number(button.dataset.removeFile);
+  setFiles(input, [...input.files].filter((_file, position) => position !== index));
+  (form.querySelector("#chosen-files [data-remove-file]") || form.querySelector("textarea")).focus();
+});
+
+document.addEventListener("paste", (event) => {
+  const form = event.target.closest && event.target.closest("#composer");
+  const files = [...((event.clipboardData && event.clipboardData.files) || [])];
+  // A pasted picture (a screenshot) is attached; pasted text stays text.
+  if (form && files.length && addFiles(form, files)) event.preventDefault();
+});
+
+for (const type of ["dragenter", "dragover"]) {
+  document.addEventListener(type, (event) => {
+    const form = event.target.closest && event.target.closest("#composer");
+    if (!form || !event.dataTransfer || ![...event.dataTransfer.types].includes("Files")) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "copy";
+    form.classList.add("is-dropping");
+  });
+}
+document.addEventListener("dragleave", (event) => {
+  const form = event.target.closest && event.target.closest("#composer");
+  if (form && !form.contains(event.relatedTarget)) form.classList.remove("is-dropping");
+});
+document.addEventListener("drop", (event) => {
+  const form = event.target.closest && event.target.closest("#composer");
+  if (!form || !event.dataTransfer) return;
+  form.classList.remove("is-dropping");
+  if (event.dataTransfer.files.length && addFiles(form, [...event.dataTransfer.files])) event.preventDefault();
 });
 
 // htmx ------------------------------------------------------------------------------------
@@ -119,6 +218,32 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     event.detail.isError = false;
   }
 });
+
+// A pushed message and a pushed reactions bar come without the Reply link and the reaction
+// picker, the same in every message but for its id (each tab got those bytes again with every
+// message; only tabs with JavaScript get pushes): they are added from the page's one copy,
+// rendered for a message numbered 0.
+function addMessageControls() {
+  const controls = document.getElementById("message-controls");
+  if (!controls) return;
+  const live = "#messages article.message:not(.message-system, .message-deleted)";
+  for (const article of document.querySelectorAll(`${live}:not(:has([data-reply]))`)) {
+    const permalink = article.querySelector(":scope > .bubble > .message-meta > .message-link");
+    if (!permalink) continue;
+    const reply = controls.content.querySelector("[data-reply]").cloneNode(true);
+    reply.href = reply.getAttribute("href").replace("reply_to=0", `reply_to=${article.id.slice("message-".length)}`);
+    permalink.before(reply);
+  }
+  for (const bar of document.querySelectorAll(`${live} .reactions:not(:has(.reaction-picker))`)) {
+    const id = bar.id.match(/^message-(\d+)-reactions$/);
+    if (!id) continue;
+    const picker = controls.content.querySelector(".reaction-picker").cloneNode(true);
+    const link = picker.querySelector("a");
+    link.href = link.getAttribute("href").replace("/messages/0/", `/messages/${id[1]}/`);
+    bar.append(picker);
+  }
+}
+document.addEventListener("htmx:wsAfterMessage", addMessageControls);
 
 // Older messages go above what is on screen: keep the reader where they were.
 let distanceFromBottom = null;
@@ -165,10 +290,20 @@ document.addEventListener("htmx:oobBeforeSwap", (event) => {
   }
 });
 
+// A chat's row whose time changes has a new last message: it moves to the top of the list.
+// (A whole row pushed again, renamed say, carries its time unchanged: it stays where it is.)
+document.addEventListener("htmx:oobBeforeSwap", (event) => {
+  const { target, fragment } = event.detail;
+  if (!target || !fragment || !target.matches(".chat-time")) return;
+  const incoming = fragment.querySelector("time");
+  const row = target.closest("li.chat-row");
+  if (!incoming || !row || incoming.getAttribute("datetime") === target.getAttribute("datetime")) return;
+  if (row.parentElement.firstElementChild !== row) row.parentElement.prepend(row);
+});
+
 // A message or chat row that is already on the page is replaced, never shown twice: the
 // answer to my own send and the socket may both deliver it. A message keeps its place; a
-// chat row moves to where the new one goes (the top of the list). A pushed row marked
-// data-move is only a placeholder: the row already here moves there, as it is.
+// chat row moves to where the new one goes (the top of the list).
 document.addEventListener("htmx:oobBeforeSwap", (event) => {
   const { fragment, target } = event.detail;
   if (!fragment || !(target.id === "messages" || target.id === "chats")) return;
@@ -176,11 +311,6 @@ document.addEventListener("htmx:oobBeforeSwap", (event) => {
   const wasNearBottom = box && isNearBottom(box);
   for (const incoming of fragment.querySelectorAll(":scope > [id]")) {
     const existing = document.getElementById(incoming.id);
-    if (incoming.hasAttribute("data-move")) {
-      if (existing) incoming.replaceWith(existing);
-      else incoming.remove();
-      continue;
-    }
     if (!existing) continue;
     if (existing.closest("#chats")) {
       existing.remove();
@@ -278,6 +408,15 @@ document.addEventListener("htmx:wsOpen", (event) => {
 document.addEventListener("htmx:wsClose", () => {
   socket = null;
 });
+
+// Whether this page is shown: a person with no shown tab gets push notifications instead
+// (conversations/consumers.py "visibility"). The server takes a new socket as shown.
+const sayVisibility = (always) => {
+  const visible = document.visibilityState === "visible";
+  if (socket && (always || !visible)) socket.send(JSON.stringify({ type: "visibility", visible }));
+};
+document.addEventListener("htmx:wsOpen", () => sayVisibility(false));
+document.addEventListener("visibilitychange", () => sayVisibility(true));
 
 function catchUp(refreshList) {
   const list = messageList();

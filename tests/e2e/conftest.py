@@ -397,6 +397,25 @@ def wait_for_sockets_to_close() -> None:
     deadline = time.monotonic() + 10
     while Connection.objects.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
+    wait_for_the_server_to_settle()
+
+
+def wait_for_the_server_to_settle() -> None:
+    """And for what the closing set off (presence batches, the queries of their broadcasts) to end:
+    the flush after the test TRUNCATEs table after table, and a server transaction reading one of
+    them meanwhile deadlocks with it (PostgreSQL; seen under two workers). Settled means no backend
+    of the server's but an idle one, three looks in a row."""
+    if connection.vendor != "postgresql":
+        return
+    deadline, quiet = time.monotonic() + 10, 0
+    with connection.cursor() as cursor:
+        while quiet < 3 and time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND state <> 'idle'"
+            )
+            quiet = quiet + 1 if cursor.fetchone()[0] == 0 else 0
+            time.sleep(0.05)
 
 
 @pytest.fixture

@@ -215,7 +215,7 @@ def test_a_refused_send_without_javascript_stays_at_the_chat_at_its_newest_messa
 
     assert response.status == 400
     expect(page).to_have_url(tab.url(f"/chats/{chat.pk}/#bottom"))
-    expect(page.locator("#composer-errors")).to_contain_text("Write something or attach a picture.")
+    expect(page.locator("#composer-errors")).to_contain_text("Write something or attach a file.")
     expect(page.locator("#messages > article").last).to_contain_text("Earlier message 39")
     expect(page.locator("#messages > article").last).to_be_in_viewport()
     expect(page.locator("#messages > article").first).not_to_be_in_viewport()

@@ -69,19 +69,22 @@ def test_the_login_form_remembers_with_a_checkbox_labelled_remember_me(desktop, 
 
 
 @pytest.mark.parametrize("tab", ["desktop", "phone", "no_js"], indirect=True)
-def test_the_composer_shows_one_picture_control(tab, alice, bob):
+@pytest.mark.parametrize(
+    ("field", "name"), [("composer-picture", "Attach a picture"), ("composer-files", "Attach files")]
+)
+def test_the_composer_shows_one_control_for_pictures_and_one_for_files(tab, alice, bob, field, name):
     chat = outside_the_browser_loop(actions.get_or_create_direct_chat, alice, bob)[0]
     page = tab.page
     tab.log_in(alice)
     tab.goto(f"/chats/{chat.pk}/")
-    paperclip, file_field = page.locator("#composer .attach"), page.locator("#composer-picture")
+    paperclip, file_field = page.locator(f"#composer .attach[for={field}]"), page.locator(f"#{field}")
 
     shown = [name for name, element in [("paperclip", paperclip), ("file field", file_field)] if is_shown(element)]
 
     # Without JavaScript the browser's own field (it names the chosen file); with it, the paperclip.
     assert shown == (["paperclip"] if tab.javascript else ["file field"])
     # Either way the control is named for what it does.
-    expect(page.get_by_label("Attach a picture")).to_have_id("composer-picture")
+    expect(page.get_by_label(name)).to_have_id(field)
 
 
 @pytest.mark.parametrize("tab", ["desktop", "no_js"], indirect=True)

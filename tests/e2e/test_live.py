@@ -189,3 +189,49 @@ def test_what_is_typed_while_a_message_is_on_its_way_stays_in_the_composer(alice
 
     expect(alices.page.locator("#messages .message-text", has_text="First")).to_have_count(1)
     expect(alices.page.locator("#composer-text")).to_have_value("and the second")
+
+
+def test_a_pushed_message_gets_its_reply_link_and_picker_and_its_chat_moves_to_the_top(open_tab):
+    from conversations.models import Message
+    from flowchat.testing import token_for
+
+    from .test_message_versions import api
+
+    alice = make_person("alice", "Alice", "Archer")
+    bob = give_password(make_person("bob", "Bob", "Baker"))
+    dave = make_person("dave", "Dave", "Dale")
+    chat = outside_the_browser_loop(actions.get_or_create_direct_chat, alice, bob)[0]
+    daves = outside_the_browser_loop(actions.get_or_create_direct_chat, bob, dave)[0]
+    outside_the_browser_loop(actions.send_message, daves, dave, "Hi")
+    bobs = open_tab("desktop")
+    bobs.log_in(bob)
+    open_chat(bobs, chat)
+    rows = bobs.page.locator("#chats > li")
+    expect(rows.first).to_have_attribute("id", f"chat-{daves.pk}")
+
+    # Alice's script sends through the server, which pushes to bob's tab.
+    assert api(bobs, "POST", "/api/messages/", token_for(alice), {"chat": chat.pk, "text": "Rope at 9?"}) == 201
+    message = outside_the_browser_loop(Message.objects.filter(chat=chat).latest, "id")
+
+    # The frame carries neither; the page adds both, for this message's id.
+    arrived = bobs.page.locator(f"#message-{message.pk}")
+    expect(arrived.get_by_role("link", name="Reply")).to_have_attribute(
+        "href", f"/chats/{chat.pk}/?reply_to={message.pk}#composer"
+    )
+    expect(arrived.locator(".reaction-picker a")).to_have_attribute(
+        "href", f"/chats/{chat.pk}/messages/{message.pk}/reactions/"
+    )
+    expect(rows.first).to_have_attribute("id", f"chat-{chat.pk}")
+    expect(rows).to_have_count(2)
+    bobs.audit()
+
+    arrived.locator(".reaction-picker > summary").click()
+    arrived.locator(".reaction-choice", has_text="👍").click()
+    expect(arrived.locator(".reaction", has_text="👍")).to_have_attribute("aria-pressed", "true")
+    expect(arrived.locator(".reaction-picker")).to_have_count(1)  # the bar came back without it: added again
+    arrived.get_by_role("link", name="Reply").click()
+    expect(bobs.page.locator("#composer-reply .reply-quote")).to_contain_text("Rope at 9?")
+
+    # And a new message in dave's chat brings his row back up.
+    assert api(bobs, "POST", "/api/messages/", token_for(dave), {"chat": daves.pk, "text": "Again"}) == 201
+    expect(rows.first).to_have_attribute("id", f"chat-{daves.pk}")

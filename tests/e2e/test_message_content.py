@@ -23,7 +23,7 @@ def test_a_link_in_a_message_opens_in_a_new_tab_without_telling_where_it_came_fr
     link = tab.page.locator("#messages .message-text a")
     expect(link).to_have_text("https://example.com/topo")
     expect(link).to_have_attribute("target", "_blank")
-    expect(link).to_have_attribute("rel", "noopener noreferrer nofollow")
+    expect(link).to_have_attribute("rel", "nofollow noopener noreferrer")
 
 
 @pytest.fixture

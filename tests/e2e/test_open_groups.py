@@ -36,6 +36,7 @@ def test_the_owner_opens_a_group_and_an_outsider_finds_it_and_joins(tab, open_ta
     outsider.goto("/")
     outsider.page.get_by_role("link", name="Browse open groups").click()
     expect(outsider.page).to_have_url(re.compile(r"/groups/$"))
+    outsider.page.wait_for_load_state()  # htmx listens from DOMContentLoaded on: typing before that is a plain form
     field = outsider.page.get_by_label("Group title")
     if outsider.javascript:
         field.press_sequentially("climb")

@@ -11,6 +11,10 @@ Every URL named here points at HOSTILE_HOST, so a browser test can tell that non
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
+from conversations.formatting import to_html
+
 HOSTILE_HOST = "hostile.invalid"
 
 # Names and titles are short (a title at most 100 characters); each of these fits everywhere.
@@ -35,9 +39,32 @@ CORPUS: dict[str, str] = {
     "combining": "Z\u0351\u0359\u0345a\u0364\u0336l\u0315\u0324g\u0352\u0322o\u0308",
 }
 
+# Markdown that tries to become markup through the formatting of messages (conversations.formatting):
+# a link to a script, an attribute broken out of a link, markup inside code and links, nesting
+# deep enough to be slow. Formatting may make its own elements of these (a <code>, a <strong>),
+# but only those of its allow-list, and never with an id, a style, an htmx or event attribute.
+MARKDOWN_CORPUS: dict[str, str] = {
+    "markdown javascript link": "[x](javascript:alert(1))",
+    # The long ones apart: each is too long for a title, and renaming a group twice in a row to
+    # the plain title instead would change nothing the second time.
+    "emphasis 1000 deep": "***" * 1000 + "x" + "***" * 1000,
+    "markdown data link": "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "markdown link breakout": '[a](" onmouseover="alert(1))',
+    "markdown link title breakout": f'[a](https://{HOSTILE_HOST}/ "t" onclick=alert(1))',
+    "img in a code fence": "```\n<img src=x onerror=alert(1)>\n```",
+    "quotes 1000 deep": "> " * 1000 + "deep",
+    "img in a code span": "`<img src=x onerror=alert(1)>`",
+    "img in a link": f"[<img src=x onerror=alert(1)>](https://{HOSTILE_HOST}/page)",
+    "autolink with quotes": f'<https://{HOSTILE_HOST}/"onmouseover="alert(1)>',
+    "address with quotes": f"https://{HOSTILE_HOST}/'onmouseover='alert(1)'",
+    "markdown image": f"![x](https://{HOSTILE_HOST}/pixel.png)",
+    "mention breakout": "@bob\" onmouseover=\"alert(1) @bob' autofocus x='",
+    "form in bold": f"**<form action=https://{HOSTILE_HOST}/p><button>go</button></form>**",
+}
+
 # Only where long text fits: a message (and its edit).
 LONG_WORD = "w" * 10_000
-MESSAGE_CORPUS: dict[str, str] = {**CORPUS, "10,000-character word": LONG_WORD}
+MESSAGE_CORPUS: dict[str, str] = {**CORPUS, "10,000-character word": LONG_WORD, **MARKDOWN_CORPUS}
 
 # Where an item's markup would land if it were not escaped: what a page must never contain.
 MARKUP = (
@@ -52,3 +79,38 @@ MARKUP = (
 
 # The ids the pages and their swaps rely on; none may be doubled or replaced by user text.
 PAGE_IDS = ("messages", "chats", "composer", "chat-header", "typing")
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def shown(text: str) -> str:
+    """What a message of `text` shows (its text content once formatted): the Markdown's words."""
+    parser = _Text()
+    parser.feed(to_html(text.strip()))
+    parser.close()
+    return "".join(parser.parts)
+
+
+# File names, as an upload may carry them (conversations.attachments.clean_name): each must be
+# shown as text (without its folders, control and bidi characters) and never used as a path.
+# The value is the name as the chat shows it.
+FILE_NAMES: dict[str, tuple[str, str]] = {
+    "img onerror": ("<img src=x onerror=alert(1)>.pdf", "<img src=x onerror=alert(1)>.pdf"),
+    "event handler": ('<b onmouseover="alert(1)">hover.txt', '<b onmouseover="alert(1)">hover.txt'),
+    "oob messages": ('<div id="messages" hx-swap-oob="true">x.txt', '<div id="messages" hx-swap-oob="true">x.txt'),
+    "parent folders": ("../../etc/passwd", "passwd"),
+    "windows folders": ("..\\..\\windows\\system.ini", "system.ini"),
+    "bidi override": ("\u202egpj.exe", "gpj.exe"),
+    "isolates and controls": ("a\u2066b\u2069c\x00d\x1fe\n.txt", "abcde .txt"),
+    "line separator and tab": ("two\u2028lines  and\tspaces.txt", "two lines and spaces.txt"),
+    "template injection": ("{{ request.user.password }}.txt", "{{ request.user.password }}.txt"),
+    "only dots": ("..", "file"),
+    "nothing": ("", "file"),
+}

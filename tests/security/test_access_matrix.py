@@ -32,8 +32,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
 from accounts.models import User
 from conftest import make_person
-from conversations import actions
-from conversations.models import Chat, Membership, Message
+from conversations import actions, previews
+from conversations.attachments import prepare
+from conversations.forms import MessageForm
+from conversations.models import Chat, LinkPreview, Membership, Message
 from conversations.routing import websocket_urlpatterns
 from conversations.tests.test_consumers import events, open_tab, pushed, script
 from flowchat.asgi import application
@@ -63,6 +65,10 @@ def _upload() -> SimpleUploadedFile:
     return SimpleUploadedFile("picture.png", picture().getvalue(), content_type="image/png")
 
 
+def _document() -> SimpleUploadedFile:
+    return SimpleUploadedFile("topo.pdf", b"%PDF-1.4 the route", content_type="application/pdf")
+
+
 def _picture_pair():
     return tuple(clean_images(_upload(), [PICTURE, THUMBNAIL]))
 
@@ -77,11 +83,28 @@ def build_world(*, remove_bob: bool = True) -> World:
     for chat, other in ((group, bob), (direct, dave)):
         theirs, _ = actions.send_message(chat, other, "Rope at nine?")
         mine, _ = actions.send_message(chat, alice, "Yes, and the photos", picture=_picture_pair())
+        form = MessageForm({"text": "The topo"}, {"files": [_upload(), _document()]})
+        assert form.is_valid(), form.errors
+        with_files, _ = actions.send_message(chat, alice, "The topo", files=form.cleaned_data["files"])
+        picture_file, document = with_files.attachments.all()
+        # A link with its preview, stored as the preview job stores one (nothing is fetched here).
+        linked, _ = actions.send_message(chat, alice, "The route: https://example.com/route")
+        preview = actions.set_link_preview(
+            linked.pk,
+            previews.Preview(
+                "https://example.com/route", "Topo", "The route", "", clean_image(_upload(), previews.PREVIEW_IMAGE)
+            ),
+        )
         world.names[chat.pk] = {
             "message": mine.pk,
             "their_message": theirs.pk,
+            "linked": linked.pk,
             "picture": mine.image.name.rsplit("/", 1)[-1],
             "thumbnail": mine.thumbnail.name.rsplit("/", 1)[-1],
+            "file": document.file.name.rsplit("/", 1)[-1],
+            "picture_file": picture_file.file.name.rsplit("/", 1)[-1],
+            "file_thumbnail": picture_file.thumbnail.name.rsplit("/", 1)[-1],
+            "preview_picture": preview.image.name.rsplit("/", 1)[-1],
         }
     group.refresh_from_db()
     world.names[group.pk]["photo"] = group.photo.name.rsplit("/", 1)[-1]
@@ -97,9 +120,12 @@ def snapshot(chat: Chat) -> tuple:
         Message.objects.filter(chat=chat).order_by("id").values_list("id", "text", "edited_at", "deleted_at", "image")
     )
     members = list(
-        Membership.objects.filter(chat=chat).order_by("user_id").values_list("user_id", "role", "last_read_message_id")
+        Membership.objects.filter(chat=chat)
+        .order_by("user_id")
+        .values_list("user_id", "role", "last_read_message_id", "notifications")
     )
-    return (chat.title, chat.photo.name, chat.members_version, messages, members)
+    shown = list(LinkPreview.objects.filter(message__chat=chat).order_by("id").values_list("id", "removed", "image"))
+    return (chat.title, chat.photo.name, chat.members_version, messages, members, shown)
 
 
 # The probes -------------------------------------------------------------------------------------
@@ -165,6 +191,7 @@ PROBES = [
     Probe("GET", CHAT + "/?before={their_message}", htmx=HTMX),
     Probe("GET", CHAT + "/?after=1"),
     Probe("GET", CHAT + "/updates/?after=0&since=" + SINCE, htmx=HTMX),
+    Probe("GET", CHAT + "/mentions/?q=a"),
     # Sending, editing, deleting, reading.
     Probe("POST", CHAT + "/messages/", {"text": "let me in"}),
     Probe("POST", CHAT + "/messages/", {"text": "let me in"}, htmx=HTMX),
@@ -184,10 +211,18 @@ PROBES = [
     Probe("POST", CHAT + "/messages/{their_message}/reactions/", {"emoji": "👍"}),
     Probe("POST", CHAT + "/messages/{their_message}/reactions/", {"custom": "👍"}, htmx=HTMX),
     Probe("GET", CHAT + "/?reply_to={their_message}", htmx=HTMX),
+    # Removing a link's preview.
+    Probe("POST", CHAT + "/messages/{linked}/link-preview/remove/"),
+    Probe("POST", CHAT + "/messages/{linked}/link-preview/remove/", htmx=HTMX),
     # Files.
     Probe("GET", CHAT + "/initials.svg"),
     Probe("GET", "/media/pictures/{picture}"),
     Probe("GET", "/media/pictures/{thumbnail}"),
+    Probe("GET", "/media/files/{chat}/{file}"),
+    Probe("GET", "/media/files/{chat}/{picture_file}"),
+    Probe("GET", "/media/files/{chat}/{picture_file}?download"),
+    Probe("GET", "/media/files/{chat}/{file_thumbnail}"),
+    Probe("GET", "/media/pictures/{preview_picture}"),
     Probe("GET", "/media/chat-photos/{photo}", group_only=True),
     # The group pages.
     Probe("GET", CHAT + "/settings/"),
@@ -201,6 +236,8 @@ PROBES = [
     Probe("GET", CHAT + "/leave/"),
     Probe("POST", CHAT + "/leave/"),
     Probe("POST", CHAT + "/open/", {"is_open": "on"}),
+    Probe("POST", CHAT + "/notifications/", {"notifications": "none"}),
+    Probe("GET", CHAT + "/notifications/"),
     Probe("GET", "/search/?q=Rope&chat={chat}"),
     # Joining is for open groups only: a closed one is not there for an outsider.
     Probe("POST", CHAT + "/join/"),
@@ -217,6 +254,7 @@ PROBES = [
     Probe("POST", "/api/chats/{chat}/join/", api=True),
     Probe("GET", "/api/search/?q=Rope&chat={chat}", api=True),
     Probe("PATCH", "/api/chats/{chat}/", {"is_open": True}, api=True),
+    Probe("PATCH", "/api/chats/{chat}/", {"notifications": "none"}, api=True),
     Probe("POST", "/api/chats/{chat}/read/", api=True),
     Probe("POST", "/api/chats/{chat}/read/", {"up_to": "{message}"}, api=True),
     Probe("POST", "/api/messages/", {"chat": "{chat}", "text": "let me in"}, api=True),
@@ -227,6 +265,7 @@ PROBES = [
     Probe("DELETE", "/api/messages/{message}/", api=True),
     Probe("POST", "/api/messages/{their_message}/reactions/", {"emoji": "👍"}, api=True),
     Probe("DELETE", "/api/messages/{their_message}/reactions/", {"emoji": "👍"}, api=True),
+    Probe("DELETE", "/api/messages/{linked}/link_preview/", api=True),
 ]
 # Pages and endpoints that list one's chats: a chat one is not in is simply not there.
 LISTS = [
@@ -245,6 +284,9 @@ NOT_ABOUT_A_CHAT = {
     "settings/preferences/": "one's own theme and language",
     "settings/time-zone/": "one's own time zone",
     "settings/time-zone/detected/": "one's own time zone, as the browser tells it",
+    "settings/notifications/": "one's own notification previews setting",
+    "settings/devices/": "registers a push device for oneself",
+    "settings/devices/<int:pk>/remove/": "removes one of one's own push devices (404 for anyone else's)",
     "media/avatars/<str:name>": "a person's avatar, beside their name wherever it shows",
     "chats/viewer-<int:pk>.css": "holds nothing but the id it is asked for",
     "people/": "the directory of people",
@@ -253,6 +295,8 @@ NOT_ABOUT_A_CHAT = {
     "chats/direct/": "opens one's own direct chat with someone",
     "chats/new-group/": "creates one's own group",
     "api/schema/": "the OpenAPI document",
+    "sw.js": "the service worker: the same script for everyone",
+    "manifest.webmanifest": "the web app manifest: the same for everyone",
     "api/users/": "registration",
     "api/login/": "login",
     "api/logout/": "ends one's own token",
@@ -260,6 +304,9 @@ NOT_ABOUT_A_CHAT = {
     "api/users/all/": "the directory of people",
     "api/users/<int:pk>/": "changes one's own profile only (403 for anyone else's)",
     "api/users/<int:pk>/profile/": "a profile: any signed-in person may see it",
+    "api/push/": "the server's VAPID public key",
+    "api/push/subscriptions/": "one's own push devices",
+    "api/push/subscriptions/<int:pk>/": "removes one of one's own push devices (404 for anyone else's)",
     "api/chats/get_or_create/": "opens one's own direct chat with someone",
     "^api(?:/[\\s\\S]*)?$": "the JSON 404 for everything else under /api/",
     "invites/": "one's own invite links (an operator's: all of them); 404 unless SIGNUP=invite",
@@ -395,6 +442,9 @@ def test_a_removed_member_is_refused_the_chat_as_a_stranger_is(world):
 SOCKET_EVENTS: dict[str, Callable[[World], Any]] = {
     "message.created": lambda w: actions.send_message(w.group, w.dave, "After bob left"),
     "message.created with a picture": lambda w: actions.send_message(w.group, w.dave, picture=_picture_pair()),
+    "message.created with files": lambda w: actions.send_message(
+        w.group, w.dave, files=[prepare(_document()), prepare(_upload())]
+    ),
     "message.edited": lambda w: actions.edit_message(
         Message.objects.get(pk=w.names[w.group.pk]["message"]), w.alice, "Edited after bob left"
     ),
@@ -408,6 +458,9 @@ SOCKET_EVENTS: dict[str, Callable[[World], Any]] = {
     "member.added": lambda w: actions.add_member(w.group, w.alice, make_person("erin", "Erin", "Eve")),
     "member.removed": lambda w: actions.remove_member(w.group, w.alice, w.dave),
     "member left": lambda w: actions.leave_chat(w.group, w.dave),
+    "message.link_preview": lambda w: actions.remove_link_preview(
+        Message.objects.get(pk=w.names[w.group.pk]["linked"]), w.alice
+    ),
 }
 
 

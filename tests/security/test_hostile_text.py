@@ -25,11 +25,13 @@ from django.test import Client
 from accounts.models import User
 from conftest import PASSWORD, make_person
 from conversations import actions
+from conversations.formatting import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, LINK_REL, ONLY_VALUES
 from conversations.models import Chat, Message
 from conversations.tests.test_consumers import open_tab, pushed
 from flowchat.testing import auth
 
 from .corpus import MARKUP, MESSAGE_CORPUS, PAGE_IDS
+from .corpus import shown as formatted
 
 JSON = "application/json"
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -39,8 +41,39 @@ URL_ATTRIBUTES = {"href", "src", "action", "formaction", "hx-get", "hx-post", "w
 SINCE = "2000-01-01T00:00:00%2B00:00"
 
 
+def formatting_allows(tag: str, attributes: dict[str, str | None]) -> bool:
+    """Whether an element is one that message formatting makes (conversations.formatting): on its
+    allow-list, with only its attributes, and a link only to http(s) or mailto, in a new tab."""
+    if tag not in ALLOWED_TAGS:
+        return False
+    allowed = ALLOWED_ATTRIBUTES.get(tag, frozenset())
+    if tag != "a":
+        fixed = ONLY_VALUES.get(tag, {})
+        return set(attributes) <= allowed and all(
+            attributes[name] in fixed[name] for name in fixed if name in attributes
+        )
+    href = (attributes.get("href") or "").lower()
+    if attributes.get("class") == "mention":  # @username of a member: their profile, here
+        return (
+            set(attributes) == {"class", "href", "data-user", "rel"}
+            and href.startswith("/people/")
+            and (attributes["data-user"] or "").isdigit()
+        )
+    return (
+        set(attributes) == {"href", "rel", "target"}
+        and attributes["rel"] == LINK_REL
+        and attributes["target"] == "_blank"
+        and href.startswith(("http://", "https://", "mailto:"))
+    )
+
+
 class Parsed(HTMLParser):
-    """The elements of some HTML (tag and attribute names, no values), its text and its attribute values."""
+    """The elements of some HTML (tag and attribute names, no values), its text and its attribute values.
+
+    Inside a message's text (`.message-text`), the elements that formatting makes of Markdown
+    are the text shown formatted, not markup that came from it: they are checked against the
+    allow-list and then left out of the comparison (`formatted` counts them).
+    """
 
     def __init__(self, html: str) -> None:
         super().__init__()
@@ -49,19 +82,19 @@ class Parsed(HTMLParser):
         self.text: list[str] = []
         self.values: list[str] = []
         self.links: list[str] = []
+        self.in_message_text = False
+        self.formatted = 0
         self.feed(html)
         self.close()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
-        # A link urlize_new_tab made of a URL in the text is text shown as a link: nothing to run.
-        if (
-            tag == "a"
-            and set(attributes) == {"href", "rel", "target"}
-            and attributes["rel"] == "noopener noreferrer nofollow"
-            and attributes["target"] == "_blank"
-        ):
+        # A bare <br> is a newline typed, shown as one (linebreaksbr, in bios too).
+        if (self.in_message_text and formatting_allows(tag, attributes)) or (tag == "br" and not attributes):
+            self.formatted += 1
             return
+        if tag == "div" and "message-text" in (attributes.get("class") or "").split():
+            self.in_message_text = True  # formatting makes no <div>: the next </div> closes it
         self.elements[(tag, tuple(sorted(attributes)))] += 1
         if "id" in attributes:
             self.ids[attributes["id"] or ""] += 1
@@ -70,6 +103,10 @@ class Parsed(HTMLParser):
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "div":
+            self.in_message_text = False
 
     def handle_data(self, data: str) -> None:
         self.text.append(data)
@@ -90,8 +127,12 @@ def assert_shown_as_text(where: str, html: str, plain_html: str, text: str, *, s
     assert not [(t, a) for t, attributes in page.elements for a in attributes if a.startswith("on")]
     assert not [link for link in page.links if link.strip().lower().startswith("javascript:")]
     if shown:
-        # A chat list preview shows the start of a long message.
-        assert page.shows(text) or (len(text) > TITLE_MAX and page.shows(text[:40])), f"{where}: the text is not shown"
+        # A chat list preview shows the start of a long message; a message shows formatted.
+        assert (
+            page.shows(text)
+            or page.shows(formatted(text))
+            or (len(text) > TITLE_MAX and (page.shows(text[:40]) or page.shows(formatted(text)[:40])))
+        ), f"{where}: the text is not shown"
 
 
 # Putting the text everywhere, through the real API and pages ------------------------------------
@@ -243,7 +284,7 @@ async def test_hostile_text_pushed_over_the_socket_is_shown_as_text():
                 "rename": await frames(actions.rename_group, group, alice, title),
             }
             for change, (open_frames, other_frames) in hostile.items():
-                expected = text if change != "rename" else title
+                expected = text if change != "rename" else " ".join(title.split())  # a title is one line
                 shown = change != "rename" or title != PLAIN
                 assert_shown_as_text(
                     f"{name}: {change}, chat open", open_frames, plain[change][0], expected, shown=shown

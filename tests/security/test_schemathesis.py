@@ -40,7 +40,7 @@ OPERATIONS = {f"{op.method.upper()} {op.path}": op for op in (result.ok() for re
 # A valid request can still be refused for what it names, which no schema can know: the
 # fields each operation may blame in such a 400. Any other 400 for a valid request fails.
 # The multipart fields that are files (the document's UPLOAD).
-UPLOADS = {"avatar", "photo", "image"}
+UPLOADS = {"avatar", "photo", "image", "files"}
 REFUSED_FOR_WHAT_IT_NAMES = {
     # The name is taken; the password is too common or too like the name.
     "POST /api/users/": {"username", "password"},
@@ -48,7 +48,8 @@ REFUSED_FOR_WHAT_IT_NAMES = {
     "PATCH /api/users/{pk}/": {"avatar", "id", "username"},
     "PUT /api/users/{pk}/": {"avatar", "id", "username"},
     "PATCH /api/chats/{pk}/": {"photo"},
-    "POST /api/messages/": {"image"},
+    # The bytes are not a picture; the message replied to is not in the chat (or not at all).
+    "POST /api/messages/": {"image", "reply_to"},
     # Nobody has that id; it is oneself; they are a member already.
     "POST /api/chats/": {"members"},
     "POST /api/chats/get_or_create/": {"user_id"},
@@ -56,6 +57,8 @@ REFUSED_FOR_WHAT_IT_NAMES = {
     # Not one emoji (a schema cannot say what a single grapheme is: conversations/emoji.py).
     "POST /api/messages/{pk}/reactions/": {"emoji"},
     "DELETE /api/messages/{pk}/reactions/": {"emoji"},
+    # Where the endpoint's host resolves to (public addresses only: accounts/push_endpoints.py).
+    "POST /api/push/subscriptions/": {"endpoint"},
 }
 
 
@@ -119,7 +122,11 @@ def what_the_words_say(case: Case) -> None:
         case.body = whole(case.body)
     if isinstance(case.body, dict) and getattr(case, "media_type", "") == "multipart/form-data":
         case.body = {
-            key: (b"\x00" if key in UPLOADS else " ") if value in ("", b"") else value
+            key: [b"\x00" if item in ("", b"") else item for item in value]
+            if isinstance(value, list) and key in UPLOADS
+            else (b"\x00" if key in UPLOADS else " ")
+            if value in ("", b"")
+            else value
             for key, value in case.body.items()
         }
     if case.query and "before" in case.query and "after" in case.query:
