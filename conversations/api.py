@@ -331,7 +331,7 @@ def search(request: ApiRequest) -> HttpResponse:
     if errors:
         raise ApiError(400, INVALID_QUERY, errors)
     chat = get_chat_for_user(request.user, chat_id) if chat_id is not None else None
-    found, more = search_messages(request.user, query, chat=chat, before=before, limit=limit)
+    found, more = search_messages(request.user, query, chat=chat, before=before, limit=limit, whole=True)
     # From the memberships the search loaded with each result's chat: no query per chat.
     chats = {result.message.chat_id: result.message.chat for result in found}
     positions = {pk: ReadPositions.from_memberships(chat.memberships.all()) for pk, chat in chats.items()}

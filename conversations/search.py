@@ -19,12 +19,13 @@ import re
 from dataclasses import dataclass
 
 from django.db import connection
+from django.db.models import Prefetch
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
 
-from .models import Chat, Message
+from .models import Chat, Membership, Message
 
 PG_DOCUMENT = "to_tsvector('english'::regconfig, text) || to_tsvector('russian'::regconfig, text)"
 PG_QUERY = "(websearch_to_tsquery('english'::regconfig, %s) || websearch_to_tsquery('russian'::regconfig, %s))"
@@ -54,9 +55,19 @@ def clean_query(query: str) -> str:
 
 
 def search_messages(
-    user: User, query: str, *, chat: Chat | None = None, before: int | None = None, limit: int = PAGE_SIZE
+    user: User,
+    query: str,
+    *,
+    chat: Chat | None = None,
+    before: int | None = None,
+    limit: int = PAGE_SIZE,
+    whole: bool = False,
 ) -> tuple[list[Found], bool]:
-    """A page of `user`'s messages matching `query` (best first), and whether there are more."""
+    """A page of `user`'s messages matching `query` (best first), and whether there are more.
+
+    Each message comes with its author and chat, as the results page shows them; `whole` loads
+    all a Message of the API carries (reactions, files, link preview, the message replied to).
+    """
     query = clean_query(query)
     if not query:
         return [], False
@@ -72,8 +83,13 @@ def search_messages(
         return [], False
     more = len(rows) > limit
     rows = rows[:limit]
-    # Each result names its chat, a direct chat by the other person: their memberships come along.
-    loaded = Message.objects.with_people().select_related("chat").prefetch_related("chat__memberships__user")
+    # Each result names its chat, a direct chat by the other person: the members of direct chats
+    # come along (a group is named by its title: its members, maybe thousands, are not loaded).
+    direct_members = Prefetch(
+        "chat__memberships", queryset=Membership.objects.filter(chat__is_group=False).select_related("user")
+    )
+    loaded = Message.objects.with_people() if whole else Message.objects.select_related("author")
+    loaded = loaded.select_related("chat").prefetch_related(direct_members)
     messages = loaded.in_bulk([row[0] for row in rows])
     return [Found(messages[pk], marked(snippet)) for pk, snippet in rows if pk in messages], more
 
