@@ -18,6 +18,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,7 +27,7 @@ from accounts.models import ApiToken, Connection, User
 from . import broadcast, limits, previews, push
 from .attachments import MAX_ATTACHMENTS, PreparedFile
 from .emoji import is_single_emoji
-from .formatting import Members, render
+from .formatting import Members, mention_candidates, render
 from .models import (
     MESSAGE_MAX_LENGTH,
     TITLE_MAX_LENGTH,
@@ -293,10 +294,17 @@ def _repeated(existing: Message, chat: Chat) -> tuple[Message, bool]:
 
 
 def _members_by_name(chat: Chat, text: str) -> Members | None:
-    """Who may be mentioned in `text`: the chat's members by lowercase username (no query without an "@")."""
-    if "@" not in text:
+    """Who may be mentioned in `text`: those of the chat's members named after an "@" in it, by
+    lowercase username (no query without one; a group of thousands is not read whole)."""
+    names = mention_candidates(text)
+    if not names:
         return None
-    people = Membership.objects.filter(chat=chat).values_list("user_id", "user__username")
+    people = (
+        Membership.objects.filter(chat=chat)
+        .annotate(name=Lower("user__username"))
+        .filter(name__in=names)
+        .values_list("user_id", "user__username")
+    )
     return {username.lower(): (pk, username) for pk, username in people}
 
 

@@ -97,6 +97,15 @@ _MENTION = re.compile(r"@([\w.+-]*[\w+])")
 _BEFORE_MENTION = re.compile(r"[\w.+-]")
 
 
+_CANDIDATE = re.compile(r"(?<![\w.+-])" + _MENTION.pattern)
+
+
+def mention_candidates(text: str) -> set[str]:
+    """The lowercase names after the "@"s of `text` that could mention someone (not an address's
+    "@"): the members looked up for it. Code and links are left to the parser."""
+    return {name.lower() for name in _CANDIDATE.findall(text)}
+
+
 def _mention(state: StateInline, silent: bool) -> bool:
     """@username of a member (state.env["members"]: lowercase username -> (id, username)) as a link."""
     members = state.env.get("members")

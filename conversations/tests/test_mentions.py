@@ -162,3 +162,18 @@ def test_an_outsider_gets_no_list_of_members(client, carol, group):
 
     assert response.status_code == 404
     assert "bob" not in response.content.decode()
+
+
+def test_only_the_members_named_after_an_at_are_read(alice, bob):
+    p7 = make_person("p7")
+    crowd = actions.create_group(alice, "Crowd", [bob, p7, *(make_person(f"p{n}") for n in range(30, 60))])
+
+    with CaptureQueriesContext(connection) as queries:
+        message, _ = actions.send_message(crowd, alice, "@BOB and @p7, see alice@example.com")
+
+    assert sorted(message.mentioned_ids) == sorted([bob.pk, p7.pk])
+    # One lookup, of the names after an "@" (not the group's 33 members; the address names nobody).
+    (lookup,) = [
+        q["sql"] for q in queries.captured_queries if "conversations_membership" in q["sql"] and "LOWER" in q["sql"]
+    ]
+    assert "'bob'" in lookup and "'p7'" in lookup and "'example.com'" not in lookup
