@@ -147,6 +147,8 @@ class Connection(models.Model):
     # Whether the tab's page is shown (document.visibilityState, told over the socket). A person
     # with a visible tab sees new messages there and gets no push; a hidden tab does not count.
     visible = models.BooleanField(default=True)
+    # When it was last hidden: a tab hidden after a message came had shown it (conversations.push).
+    hidden_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["user", "expires_at"], name="connection_user_idx")]

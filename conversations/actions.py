@@ -725,7 +725,11 @@ def deactivate_person(user: User) -> None:
 
 def socket_visibility(channel_name: str, visible: bool) -> None:
     """A socket's page was shown or hidden (conversations.consumers): who sees new messages, for push."""
-    Connection.objects.filter(channel_name=channel_name).update(visible=visible)
+    connection = Connection.objects.filter(channel_name=channel_name)
+    if visible:
+        connection.update(visible=True)
+    else:
+        connection.update(visible=False, hidden_at=timezone.now())
 
 
 def sockets_changed(

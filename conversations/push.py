@@ -7,10 +7,11 @@ lives in one small function (`concerns`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -76,13 +77,20 @@ def direct_chat_created(chat_id: int, by_id: int) -> None:
     sender.enqueue({"kind": "direct", "chat": chat_id, "by": by_id})
 
 
-def unseen(people: Iterable[int]) -> list[int]:
-    """Those of `people` with no shown tab open: a hidden tab does not count (Connection.visible)."""
+def unseen(people: Iterable[int], since: datetime | None = None) -> list[int]:
+    """Those of `people` with no shown tab open: a hidden tab does not count (Connection.visible).
+
+    A tab hidden after `since` (when the message came) was shown then, and showed it: a push
+    judged a moment later, by a worker, must not tell of what the person already saw.
+    """
     people = list(people)
     if not people:
         return []
+    shown = Q(visible=True)
+    if since is not None:
+        shown |= Q(hidden_at__gte=since)
     seen = set(
-        Connection.objects.filter(user_id__in=people, visible=True, expires_at__gt=timezone.now()).values_list(
+        Connection.objects.filter(shown, user_id__in=people, expires_at__gt=timezone.now()).values_list(
             "user_id", flat=True
         )
     )
@@ -154,7 +162,7 @@ def _message_deliveries(message_id: int) -> Iterator[dict[str, Any]]:
     message = Message.objects.select_related("chat", "author", "reply_to").filter(pk=message_id).first()
     if message is None or message.author is None:
         return
-    devices = _devices(unseen(recipients(message)))
+    devices = _devices(unseen(recipients(message), since=message.created_at))
     if not devices:
         return
     counts = unread_counts(devices)

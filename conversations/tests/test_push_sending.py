@@ -127,6 +127,23 @@ def test_sent_when_the_only_tab_is_hidden(service, alice, bob, chat, django_capt
     assert len(pushes(service, device)) == 1
 
 
+def test_not_for_a_message_a_tab_showed_before_it_was_hidden(
+    service, alice, bob, chat, django_capture_on_commit_callbacks
+):
+    """The workers judge a moment after the send: a tab shown when the message came has shown it."""
+    device = device_of(bob, service)
+    actions.sockets_changed({"tab-1": bob.pk})
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.send_message(chat, alice, "While you look")
+    actions.socket_visibility("tab-1", False)  # bob turns to another tab before the queue runs
+
+    sender.drain()
+    assert pushes(service, device) == []
+    # What comes while the tab is hidden is told, and counts the message before it as unread.
+    sent(django_capture_on_commit_callbacks, actions.send_message, chat, alice, "Rope at nine?")
+    assert [p["body"] for p in pushes(service, device)] == ["2 new messages · Rope at nine?"]
+
+
 def test_not_for_a_chat_set_to_nothing(service, alice, bob, chat, django_capture_on_commit_callbacks):
     device = device_of(bob, service)
     actions.set_notifications(chat, bob, "none")
