@@ -903,8 +903,11 @@ def main() -> int:
     bench = Run(config, servers, seeded, env, logs)
     bench.stacks, bench.kinds = stacks, kinds
     bench.database = args.database if FLOWCHAT in stacks else ""
+    send_cost = None
     try:
         run_loop(bench.run())
+        if FLOWCHAT in stacks:
+            send_cost = profile_a_send(smoke=args.smoke)
     finally:
         if FLOWCHAT in stacks:
             seeding.finish()
@@ -926,6 +929,7 @@ def main() -> int:
         "cpu_steal": steal(ticks_before, cpu_ticks()),
         "config": {k: v for k, v in vars(config).items()},
     }
+    meta["send_profile"] = send_cost
     meta["problems"] = problems(bench.results)
     results_path = logs / "results.json"
     results_path.write_text(json.dumps({"meta": meta, "results": bench.results}, indent=1, default=str))
@@ -935,6 +939,30 @@ def main() -> int:
         print("PROBLEMS:\n  " + "\n  ".join(meta["problems"]), file=sys.stderr)
     # A smoke run is a check (CI); in a full run, losses past saturation are results.
     return 1 if meta["problems"] and args.smoke else 0
+
+
+def profile_a_send(*, smoke: bool) -> dict[str, Any] | None:
+    """Where one send's CPU goes (benchmarks/send_profile.py, on the server's core, its own database)."""
+    env = os.environ | {
+        "DATABASE_URL": ADMIN_URL.rsplit("/", 1)[0] + "/flowchat_bench_profile",
+        "BENCH_SENDS": "30" if smoke else "300",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("REDIS_URL", None)
+    print("profiling a send (benchmarks/send_profile.py)", flush=True)
+    done = subprocess.run(  # noqa: S603
+        ["taskset", "-c", "0", sys.executable, str(ROOT / "benchmarks" / "send_profile.py"), "--json"],  # noqa: S607
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        print(f"the send profile failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def git_commit() -> str:

@@ -188,6 +188,9 @@ def markdown(results: list[Result], meta: dict[str, Any], picture: str) -> str:
         )
         add("\n".join(f"- {problem}" for problem in meta["problems"]) + "\n")
 
+    if flowchat and not meta["smoke"]:
+        add(targets_section(results, meta, flowchat, minimal))
+
     # Fan-out
     add(f"## Fan-out at 1 message/s ({config['fan_sends']} messages per point)\n")
     add("p50 / p99 latency in ms; lost / duplicated deliveries.\n")
@@ -230,6 +233,8 @@ def markdown(results: list[Result], meta: dict[str, Any], picture: str) -> str:
         "server does at least that much.\n"
     )
     add(f"![p99 latency against deliveries/s]({picture})\n")
+    if meta.get("send_profile"):
+        add(send_cost_section(results, meta, flowchat, minimal))
 
     # Mixed
     if any(r["kind"] == "mixed" for r in results):
@@ -262,7 +267,10 @@ def markdown(results: list[Result], meta: dict[str, Any], picture: str) -> str:
 
     # Send latency
     add("## Send request latency (FlowChat, `POST /api/messages/` until its response), at 1 msg/s\n")
-    add("The request returns once the message is stored and its fan-out published, so it grows with the chat.\n")
+    add(
+        "The request answers once the message is stored; its event goes to the channel layer after the answer "
+        "(`conversations.outbox`), so the send does not wait for the fan-out.\n"
+    )
     sizes = sorted({r["members"] for r in results if r["kind"] == "fan-out" and r["stack"] == "FlowChat"})
     rows = []
     for name in flowchat:
@@ -474,6 +482,182 @@ def markdown(results: list[Result], meta: dict[str, Any], picture: str) -> str:
             + ".\n"
         )
     add(f"\nTo make it again: `{meta['command']}` (about {meta['seconds'] / 60:.0f} minutes).\n")
+    return "\n".join(out)
+
+
+PRODUCTION = "FlowChat / uvicorn"  # what bin/serve runs (README, "Production")
+
+
+def targets_section(results: list[Result], meta: dict[str, Any], flowchat: list[str], minimal: str | None) -> str:
+    """Issue 7's targets against this run, for the production server (the others in brackets)."""
+    limit = meta["p99_limit_ms"]
+    config = meta["config"]
+    main = PRODUCTION if PRODUCTION in flowchat else flowchat[0]
+    others = [name for name in flowchat if name != main]
+
+    def each(value: Any) -> str:
+        """The production server's value, then the others' in brackets."""
+        rest = [f"{name.split(' / ')[1]} {value(name)}" for name in others]
+        return f"{value(main)}" + (f" ({'; '.join(rest)})" if rest else "")
+
+    def fan(name: str, size: int, key: str) -> float | None:
+        point = find(results, name, "fan-out", members=size)
+        return point[0].get(key) if point else None
+
+    def best(name: str | None) -> float | None:
+        if name is None:
+            return None
+        b, _over = best_sweep(results, name)
+        return b["deliveries_per_s"] if b else None
+
+    def memory(name: str, count: int) -> float | None:
+        point = find(results, name, "sockets", deflate=False)
+        return point[0].get("memory", {}).get(str(count), {}).get("kib_per_socket") if point else None
+
+    rows = []
+    below = [
+        r
+        for r in results
+        if r["stack"] == "FlowChat" and r["kind"] in ("fan-out", "mixed", "sweep") and r.get("within_limit", True)
+    ]
+    broken = sum(r.get("lost", 0) + r.get("duplicates", 0) for r in below)
+    rows.append(["0 lost, 0 duplicated below saturation", f"{broken} in {len(below)} points", yes(broken == 0)])
+    biggest = max(config["fan_sizes"])
+    p99 = fan(main, biggest, "p99_ms")
+    floor = fan(minimal, biggest, "p99_ms") if minimal else None
+    rows.append(
+        [
+            f"fan-out to {biggest:,} sockets: p99 ≤ 100 ms",
+            each(lambda n: f"{ms(fan(n, biggest, 'p99_ms'))} ms") + f"; minimal {ms(floor)} ms",
+            yes(p99 is not None and p99 <= 100),
+        ]
+    )
+    ours, theirs = best(main), best(minimal)
+    rows.append(
+        [
+            f"≥ 20,000 deliveries/s per core at p99 ≤ {limit:.0f} ms",
+            each(lambda n: num(best(n))) + f"; minimal {num(theirs)}",
+            yes(ours is not None and ours >= 20_000),
+        ]
+    )
+    share = ours / theirs if ours and theirs else None
+    rows.append(
+        [
+            "FlowChat ≥ 0.8× the minimal app (deliveries/s)",
+            f"{share:.2f}×" if share else "–",
+            yes(share is not None and share >= 0.8),
+        ]
+    )
+    send = fan(main, biggest, "http_p99_ms")
+    smallest = min(config["send_latency_sizes"], default=None)
+    small = fan(main, smallest, "http_p99_ms") if smallest else None
+    rows.append(
+        [
+            f"send p99 ≤ 50 ms at {biggest:,} members",
+            each(lambda n: f"{ms(fan(n, biggest, 'http_p99_ms'))} ms")
+            + (f"; {ms(small)} ms at {smallest} members" if small is not None else ""),
+            yes(send is not None and send <= 50),
+        ]
+    )
+    most = max(config["socket_counts"])
+    kib = memory(main, most)
+    rows.append(
+        [
+            f"{most:,} idle sockets at ≤ 40 KiB each, no deflate",
+            each(lambda n: f"{num(memory(n, most), 1)} KiB"),
+            yes(kib is not None and kib <= 40),
+        ]
+    )
+    size = config["graceful_size"]
+    frame = fan(main, size, "bytes_per_frame")
+    rows.append(
+        [
+            "a short text message reaches a tab in ≤ 1 KB",
+            each(lambda n: f"{num(fan(n, size, 'bytes_per_frame'))} B")
+            + " (the benchmark's marked text, 35 characters, on the wire)",
+            yes(frame is not None and frame <= 1024),
+        ]
+    )
+    for part, label in (("wave", "reconnect wave"), ("storm", "arrival storm")):
+        for w in find(results, main, "waves"):
+            d = w.get(part)
+            if d:
+                good = d["failures"] == 0 and d["presence"]["exact"] and d["offline_after"]["exact"]
+                rows.append(
+                    [
+                        f"{label} of {d['sockets']:,}: 0 failures, exact presence",
+                        f"{d['failures']} failures, exact {yes(d['presence']['exact'])}, "
+                        f"nobody left {yes(d['offline_after']['exact'])}",
+                        yes(good),
+                    ]
+                )
+    text = (
+        f"## The targets (issue 7)\n\n{main} (what `bin/serve` runs) first, the other servers in brackets.\n\n"
+        + table(["target", "measured", "met"], rows)
+        + "\n"
+    )
+    if share is not None and share < 0.8:
+        text += (
+            '\nThe throughput targets are the ones this stack cannot meet: see "Where a send\'s CPU goes" '
+            "below for the limit, the profile that shows why, and what would lift it.\n"
+        )
+    return text
+
+
+def yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def send_cost_section(results: list[Result], meta: dict[str, Any], flowchat: list[str], minimal: str | None) -> str:
+    """The send's profile (benchmarks/send_profile.py) and the ceiling it puts on deliveries/s."""
+    profile = meta["send_profile"]
+    members = meta["config"]["sweep_members"]
+    cpu = profile["cpu_ms"]
+    out = [
+        "## Where a send's CPU goes (benchmarks/send_profile.py)\n",
+        f"{profile['sends']} sends of a short text to a group of {profile['members']} through "
+        f"`POST /api/messages/` in-process ({profile['engine']}, Django's test client with a token, the on-commit "
+        f"work run as the server runs it, pinned to the server's core): **{cpu:.1f} ms of CPU per send** "
+        f"({profile['wall_ms']:.1f} ms of wall time), {profile['queries']} queries. Each part is inclusive of what "
+        "it calls, as a share of the profiled send; *≈ ms* is that share of the unprofiled CPU (cProfile weighs "
+        "Python-heavy parts, the templates, more than the driver's C).\n",
+        table(
+            ["part of the send", "share", "≈ ms"],
+            [[label, f"{share:.0%}", f"{share * cpu:.2f}"] for label, share in profile["parts"]],
+        )
+        + "\n",
+    ]
+    # What one delivery costs the minimal app at its best: the least the stack itself needs.
+    best, _over = best_sweep(results, minimal) if minimal else (None, None)
+    if best and best.get("cpu_ms_per_1000"):
+        delivery = best["cpu_ms_per_1000"] / 1000
+        per_message = cpu + members * delivery
+        broadcast = next((share for label, share in profile["parts"] if label.startswith("broadcast.")), 0.0)
+        without_broadcast = cpu * (1 - broadcast)
+        ceiling = 1000 / per_message * members
+        mine = [b for b in (best_sweep(results, name)[0] for name in flowchat) if b]
+        reached = max((b["deliveries_per_s"] for b in mine), default=None)
+        out.append(
+            f"**The limit.** In a chat of {members}, a message costs the server its send ({cpu:.1f} ms) and "
+            f"{members} deliveries. Even at the minimal app's cost per delivery at its best "
+            f"({delivery * 1000:.0f} µs, its sweep at {best['rate']:g} msg/s), that is {per_message:.1f} ms of one "
+            f"core per message: at most {1000 / per_message:.0f} messages, {num(ceiling)} deliveries a second, "
+            f"{ceiling / best['deliveries_per_s']:.2f}× the minimal app's {num(best['deliveries_per_s'])} "
+            f"(FlowChat reached {num(reached)}). The minimal app's send is one `group_send`; FlowChat's is an "
+            "authenticated Django request that checks the sender's membership, stores the message, its read "
+            "position and the chat's order in one transaction, renders the event for every language and answers "
+            f"with the API's Message: {without_broadcast:.1f} ms of it before the broadcast's renders, against "
+            f"{members * delivery:.1f} ms for the minimal app's whole message of {members} deliveries.\n"
+        )
+        out.append(
+            "**What would lift it**, in the order it pays: more server processes (sends are independent and the "
+            "fan-out is one publish per chat, so a second process on a second core doubles the sends; scale-out "
+            "over Redis is tested); rendering each event only in the languages its members' tabs use (half the "
+            "renders for a one-language team); the event's pieces in one template pass per language; the token "
+            "and the chat in one query; and past that, a send path outside Django's request cycle (a socket "
+            "message handled by the consumer, as Campfire's Action Cable does), which the API contract of the "
+            "original FlowChat does not ask for.\n"
+        )
     return "\n".join(out)
 
 
