@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -143,13 +144,24 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Channels and cache -----------------------------------------------------------
 
 REDIS_URL = os.getenv("REDIS_URL", "")
+
+
+def redis_database(url: str) -> int:
+    """The database number a redis:// URL names (its path or `?db=`; 0 when it names none)."""
+    parts = urlsplit(url)
+    number = parts.path.strip("/") or parse_qs(parts.query).get("db", ["0"])[0]
+    return int(number) if number.isdigit() else 0
+
+
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             # Publish/subscribe: a group message is one PUBLISH, not one list push per socket
             # (benchmarks/fanout.py measures both).
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # Redis's publish/subscribe ignores the database number: two sites on one Redis
+            # (redis://…/1 and redis://…/2) would hear each other's events under one prefix.
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"flowchat{redis_database(REDIS_URL)}"},
         }
     }
     # Rate limits must be counted across every server process. While Redis is down they count

@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
@@ -169,7 +170,7 @@ def test_redis_url_selects_channels_redis_and_the_redis_cache():
 
     assert values["CHANNEL_LAYER"] == {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": ["redis://redis.example.com:6379/2"]},
+        "CONFIG": {"hosts": ["redis://redis.example.com:6379/2"], "prefix": "flowchat2"},
     }
     assert values["CACHE"] == {
         "BACKEND": "flowchat.cache.RedisWithFallback",
@@ -189,6 +190,47 @@ def test_postgresql_connections_come_from_a_bounded_pool_not_one_per_request():
     config = settings_with(DATABASE_URL="postgres://flowchat@db.example.com:5432/chat", DATABASE_POOL_SIZE="7")
     assert config["POOL"] == {"min_size": 2, "max_size": 7, "timeout": 10.0}
     assert config["CONN_MAX_AGE"] == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "number"),
+    [("redis://cache:6379", 0), ("redis://cache:6379/", 0), ("redis://cache/7", 7), ("redis://cache?db=3", 3)],
+)
+def test_the_redis_database_a_url_names(url, number):
+    from flowchat.settings import redis_database
+
+    assert redis_database(url) == number
+
+
+def test_two_sites_on_one_redis_do_not_hear_each_other(settings):
+    """Redis's publish/subscribe ignores the database number: the channel layer's prefix must not."""
+    if not settings.REDIS_URL:
+        pytest.skip("needs REDIS_URL (CI sets it)")
+    import asyncio
+
+    import redis
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    base = urlsplit(settings.REDIS_URL)._replace(path="", query="").geturl()
+    config = {url: settings_with(REDIS_URL=url)["CHANNEL_LAYER"]["CONFIG"] for url in (f"{base}/1", f"{base}/2")}
+
+    async def listen_and_count() -> tuple[int, int]:
+        ours, theirs = (RedisPubSubChannelLayer(**config[url]) for url in config)
+        channel = await ours.new_channel()
+        await ours.group_add("chat.1", channel)
+        try:
+            # Who would receive a PUBLISH to the group's Redis channel, as each site names it.
+            client = redis.Redis.from_url(settings.REDIS_URL)
+            names = [layer._get_group_channel_name("chat.1") for layer in (ours, theirs)]
+            counts = dict(client.pubsub_numsub(*names))
+            return counts[names[0].encode()], counts[names[1].encode()]
+        finally:
+            await ours.group_discard("chat.1", channel)
+            await ours.flush()
+            await theirs.flush()
+
+    listening_here, listening_there = asyncio.run(listen_and_count())
+    assert (listening_here, listening_there) == (1, 0)
 
 
 @pytest.mark.parametrize(
