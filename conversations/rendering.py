@@ -104,10 +104,11 @@ def new_message(message: Message, chat: Chat) -> Html:
     Rendered once for everyone, in no one's time zone (`pushed`: without the time's title): the
     tabs show its time, its full form and a day line before it where it starts a day, in their
     person's zone (static/js/local-time.js; why: docs/performance-notes.md, "Times in pushed
-    frames"). Nobody but its author has read a
-    new message yet, so it carries no receipt.
+    frames"). Nobody has read or reacted to a new message yet: it comes without the empty places
+    of its receipt and reactions (`fresh`), which the tabs add (static/js/flowchat.js), so that
+    a short message reaches a tab in under a kilobyte.
     """
-    context = {"items": [Item(message)], "chat": chat, "receipts": None, "pushed": True}
+    context = {"items": [Item(message)], "chat": chat, "receipts": None, "pushed": True, "fresh": True}
     return oob("beforeend:#messages", render("conversations/chat.html#message_list", context))
 
 

@@ -813,12 +813,29 @@ async def test_a_short_message_reaches_the_tab_showing_its_chat_in_one_kilobyte(
 
     frame = await pushed(alice_tab)
     assert "Rope at 9?" in frame and f'id="chat-{chat.pk}-time"' in frame and "1 unread message" in frame
-    # The Reply link and the reaction picker are the page's to add (flowchat.js, #message-controls).
+    # The Reply link, the reaction picker and the empty places of the receipt and the reactions
+    # are the page's to add (flowchat.js, #message-controls).
     assert "data-reply" not in frame and "reaction-picker" not in frame
+    assert 'class="receipt"' not in frame and 'class="reactions"' not in frame
     # Measured as if every id had one digit (the frame names the message, chat and author some
     # ten times: each further digit of theirs costs about ten bytes). docs/performance-notes.md
     one_digit_ids = re.sub(r'(message-|/messages/|chat-|/chats/|/people/|data-author="|dot=")\d+', r"\g<1>1", frame)
     assert len(one_digit_ids.encode()) <= 1024
+    await alice_tab.disconnect()
+
+
+async def test_the_benchmarks_marked_text_reaches_a_group_members_tab_in_one_kilobyte(alice, bob, group):
+    """benchmarks/realtime.py's message: 35 characters, in a group, ids of up to five digits."""
+    alice_tab = await open_tab(alice, group)
+    await pushed(alice_tab)
+
+    await act(actions.send_message)(group, bob, "bench:123456:1764790000123456789:end")
+
+    frame = await pushed(alice_tab)
+    five_digit_ids = re.sub(
+        r'(message-|/messages/|chat-|/chats/|/people/|data-author="|dot=")\d+', r"\g<1>12345", frame
+    )
+    assert len(five_digit_ids.encode()) <= 1024 - 4  # the WebSocket frame's own header: 4 bytes
     await alice_tab.disconnect()
 
 

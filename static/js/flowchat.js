@@ -227,6 +227,19 @@ function addMessageControls() {
   const controls = document.getElementById("message-controls");
   if (!controls) return;
   const live = "#messages article.message:not(.message-system, .message-deleted)";
+  // A new message is pushed without the empty places of its receipt and reactions (rendering.new_message).
+  for (const article of document.querySelectorAll(`${live}:not(:has(.reactions))`)) {
+    const meta = article.querySelector(":scope > .bubble > .message-meta");
+    if (!meta) continue;
+    const receipt = document.createElement("span");
+    receipt.className = "receipt";
+    receipt.id = `${article.id}-receipt`;
+    if (!meta.querySelector(".receipt")) meta.append(receipt);
+    const bar = document.createElement("div");
+    bar.className = "reactions";
+    bar.id = `${article.id}-reactions`;
+    meta.after(bar);
+  }
   for (const article of document.querySelectorAll(`${live}:not(:has([data-reply]))`)) {
     const permalink = article.querySelector(":scope > .bubble > .message-meta > .message-link");
     if (!permalink) continue;

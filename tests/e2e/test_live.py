@@ -232,6 +232,15 @@ def test_a_pushed_message_gets_its_reply_link_and_picker_and_its_chat_moves_to_t
     arrived.get_by_role("link", name="Reply").click()
     expect(bobs.page.locator("#composer-reply .reply-quote")).to_contain_text("Rope at 9?")
 
+    # Bob's own message, sent by his script, comes without its receipt's place: the page adds it,
+    # and it says "Seen" once alice has read it.
+    assert api(bobs, "POST", "/api/messages/", token_for(bob), {"chat": chat.pk, "text": "Yes, at 9"}) == 201
+    mine = outside_the_browser_loop(Message.objects.filter(chat=chat).latest, "id")
+    receipt = bobs.page.locator(f"#message-{mine.pk} .message-meta > #message-{mine.pk}-receipt")
+    expect(receipt).to_have_count(1)
+    outside_the_browser_loop(actions.mark_read, chat, alice, mine.pk)
+    expect(receipt).to_have_text("Seen")
+
     # And a new message in dave's chat brings his row back up.
     assert api(bobs, "POST", "/api/messages/", token_for(dave), {"chat": daves.pk, "text": "Again"}) == 201
     expect(rows.first).to_have_attribute("id", f"chat-{daves.pk}")
