@@ -592,7 +592,9 @@ def targets_section(results: list[Result], meta: dict[str, Any], flowchat: list[
                     ]
                 )
     text = (
-        f"## The targets (issue 7)\n\n{main} (what `bin/serve` runs) first, the other servers in brackets.\n\n"
+        f"## The targets (issue 7)\n\n{main}"
+        + (" (what `bin/serve` runs)" if main == PRODUCTION else "")
+        + " first, the other servers in brackets.\n\n"
         + table(["target", "measured", "met"], rows)
         + "\n"
     )
