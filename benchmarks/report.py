@@ -404,7 +404,7 @@ def markdown(results: list[Result], meta: dict[str, Any], picture: str) -> str:
 
     # Ratios
     if minimal and raw and flowchat:
-        base = flowchat[0]
+        base = PRODUCTION if PRODUCTION in flowchat else flowchat[0]
         add(f"## Ratios ({base} ÷ {minimal}, and {minimal} ÷ {raw})\n")
         add("Above 1× means the first is slower, costlier or bigger; for deliveries/s it is the second ÷ the first.\n")
 
@@ -598,6 +598,14 @@ def targets_section(results: list[Result], meta: dict[str, Any], flowchat: list[
         + table(["target", "measured", "met"], rows)
         + "\n"
     )
+    if p99 is not None and p99 > 100 and floor is not None:
+        text += (
+            f"\nA fan-out to {biggest:,} sockets is {biggest:,} frames sent one after another by one core: its p99 is "
+            f"the last tab's wait. The minimal app, which forwards a "
+            f"{num(fan(minimal, config['graceful_size'], 'bytes_per_frame'))}-byte text and nothing else, takes "
+            f"{ms(floor)} ms for it here, the floor of this stack on this core; FlowChat takes "
+            f"{p99 / floor:.2f}× that, for frames of a kilobyte that each tab's socket picks its parts of.\n"
+        )
     if share is not None and share < 0.8:
         text += (
             '\nThe throughput targets are the ones this stack cannot meet: see "Where a send\'s CPU goes" '
@@ -648,7 +656,7 @@ def send_cost_section(results: list[Result], meta: dict[str, Any], flowchat: lis
             f"(FlowChat reached {num(reached)}). The minimal app's send is one `group_send`; FlowChat's is an "
             "authenticated Django request that checks the sender's membership, stores the message, its read "
             "position and the chat's order in one transaction, renders the event for every language and answers "
-            f"with the API's Message: {without_broadcast:.1f} ms of it before the broadcast's renders, against "
+            f"with the API's Message: {without_broadcast:.1f} ms of it without the broadcast's query and renders, against "
             f"{members * delivery:.1f} ms for the minimal app's whole message of {members} deliveries.\n"
         )
         out.append(
