@@ -656,8 +656,8 @@ def send_cost_section(results: list[Result], meta: dict[str, Any], flowchat: lis
             f"(FlowChat reached {num(reached)}). The minimal app's send is one `group_send`; FlowChat's is an "
             "authenticated Django request that checks the sender's membership, stores the message, its read "
             "position and the chat's order in one transaction, renders the event for every language and answers "
-            f"with the API's Message: {without_broadcast:.1f} ms of it without the broadcast's query and renders, against "
-            f"{members * delivery:.1f} ms for the minimal app's whole message of {members} deliveries.\n"
+            f"with the API's Message: {without_broadcast:.1f} ms of it without the broadcast's query and renders, "
+            f"against {members * delivery:.1f} ms for the minimal app's whole message of {members} deliveries.\n"
         )
         out.append(
             "**What would lift it**, in the order it pays: more server processes (sends are independent and the "
