@@ -110,6 +110,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+SERVER_APPLICATION_NAME = "flowchat-test-server"
+
+
 def database_url(settings_dict: dict) -> str:
     """The URL of the test database pytest-django has just created, for the server process."""
     engine = settings_dict["ENGINE"]
@@ -124,7 +127,9 @@ def database_url(settings_dict: dict) -> str:
         credentials = f"{user}:{password}@" if password else f"{user}@" if user else ""
         host = settings_dict.get("HOST") or "localhost"
         port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
-        return f"postgres://{credentials}{host}{port}/{quote(settings_dict['NAME'], safe='')}"
+        # Named, so that a wait for the server's connections does not count this process's own (its pool's).
+        name = quote(settings_dict["NAME"], safe="")
+        return f"postgres://{credentials}{host}{port}/{name}?application_name={SERVER_APPLICATION_NAME}"
     pytest.fail(f"Browser tests do not know how to hand the {engine} test database to the server.")
 
 
@@ -162,7 +167,8 @@ def wait_for_server_connections_to_close(django_db_blocker) -> None:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = %s",
+                [SERVER_APPLICATION_NAME],
             )
             if cursor.fetchone()[0] == 0:
                 return
@@ -412,7 +418,8 @@ def wait_for_the_server_to_settle() -> None:
         while quiet < 3 and time.monotonic() < deadline:
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND pid <> pg_backend_pid() AND state <> 'idle'"
+                " AND application_name = %s AND state <> 'idle'",
+                [SERVER_APPLICATION_NAME],
             )
             quiet = quiet + 1 if cursor.fetchone()[0] == 0 else 0
             time.sleep(0.05)
