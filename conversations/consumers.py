@@ -43,6 +43,7 @@ from flowchat.api import token_from_header
 
 from . import actions, rendering
 from .broadcast import chat_group, person_group
+from .layer_watch import watcher
 from .models import Chat, Membership, Message
 from .peers import PeerGone, quiet_sends
 from .presence import presence
@@ -268,6 +269,14 @@ class PersonSocket(AsyncWebsocketConsumer):
             raise
         await presence.open(self.channel_name, self.user.pk, visible=self.visible)
         self.joined = True
+        watcher.joined(self, self.channel_layer)
+
+    async def come_back(self) -> None:
+        """The layer's subscription was lost and made again: events may have been missed
+        (conversations.layer_watch). htmx reconnects after this code and the tab catches up."""
+        if not self.forgotten:
+            with contextlib.suppress(PeerGone):
+                await self.close(code=SERVICE_RESTART)
 
     async def forget(self) -> None:
         """Out of presence and every group it joined; once, however the socket ended."""
@@ -275,6 +284,7 @@ class PersonSocket(AsyncWebsocketConsumer):
         if groups is None or self.forgotten:
             return  # refused before it joined (perhaps before it had a channel), or forgotten already
         self.forgotten = True
+        watcher.left(self)
         presence.close(self.channel_name)
         chats = (chat_group(chat_id) for chat_id in self.chats)
         await self.discard(list(dict.fromkeys([*groups, *chats])))
