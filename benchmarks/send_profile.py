@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import cProfile
+import inspect
 import json
 import os
+import pkgutil
 import pstats
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flowchat.settings")
@@ -59,19 +60,7 @@ PARTS = [
 
 def _code(dotted: str) -> tuple[str, int, str]:
     """The profiler's key of a function named by its dotted path (unwrapping decorators)."""
-    import importlib
-    import inspect
-
-    parts = dotted.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        try:
-            target: Any = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        for name in parts[cut:]:
-            target = getattr(target, name)
-        break
-    code = inspect.unwrap(target).__code__
+    code = inspect.unwrap(pkgutil.resolve_name(dotted)).__code__
     return code.co_filename, code.co_firstlineno, code.co_name
 
 
