@@ -95,6 +95,24 @@ def best_sweep(results: list[Result], name: str) -> tuple[Result | None, Result 
     return best, (bad[0] if bad else None)
 
 
+def value_at(results: list[Result], name: str | None, kind: str, key: str, **match: Any) -> float | None:
+    """One measure of a stack's point of `kind` (the first that matches `match`), or None."""
+    point = find(results, name, kind, **match) if name else []
+    return point[0].get(key) if point else None
+
+
+def most_deliveries(results: list[Result], name: str | None) -> float | None:
+    """A stack's most deliveries/s within the sweep's limit, or None."""
+    best = best_sweep(results, name)[0] if name else None
+    return best["deliveries_per_s"] if best else None
+
+
+def idle_kib(results: list[Result], name: str, count: int) -> float | None:
+    """Idle memory per socket at `count` sockets, without deflate, or None."""
+    point = find(results, name, "sockets", deflate=False)
+    return point[0].get("memory", {}).get(str(count), {}).get("kib_per_socket") if point else None
+
+
 def why_over(r: Result, limit: float) -> str:
     reasons = []
     if r.get("p99_ms") is None or r["p99_ms"] > limit:
@@ -408,31 +426,21 @@ def markdown(results: list[Result], meta: dict[str, Any], picture: str) -> str:
         add(f"## Ratios ({base} ÷ {minimal}, and {minimal} ÷ {raw})\n")
         add("Above 1× means the first is slower, costlier or bigger; for deliveries/s it is the second ÷ the first.\n")
 
-        def metric(name: str, kind: str, key: str, **match: Any) -> float | None:
-            point = find(results, name, kind, **match)
-            return point[0].get(key) if point else None
-
-        def best(name: str) -> float | None:
-            b, _over = best_sweep(results, name)
-            return b["deliveries_per_s"] if b else None
-
-        def memory(name: str, count: int) -> float | None:
-            point = find(results, name, "sockets", deflate=False)
-            return point[0].get("memory", {}).get(str(count), {}).get("kib_per_socket") if point else None
-
         rows = []
         for size in config["fan_sizes"]:
-            a, b, c = (metric(n, "fan-out", "p99_ms", members=size) for n in (base, minimal, raw))
+            a, b, c = (value_at(results, n, "fan-out", "p99_ms", members=size) for n in (base, minimal, raw))
             rows.append([f"fan-out p99 at {size:,} sockets", ratio(a, b), ratio(b, c)])
-        a, b, c = (best(n) for n in (base, minimal, raw))
+        a, b, c = (most_deliveries(results, n) for n in (base, minimal, raw))
         rows.append([f"most deliveries/s (p99 ≤ {limit:.0f} ms)", ratio(b, a), ratio(c, b)])
-        a, b, c = (metric(n, "sweep", "cpu_ms_per_1000", rate=config["cpu_rate"]) for n in (base, minimal, raw))
+        a, b, c = (
+            value_at(results, n, "sweep", "cpu_ms_per_1000", rate=config["cpu_rate"]) for n in (base, minimal, raw)
+        )
         rows.append(["CPU per 1,000 deliveries", ratio(a, b), ratio(b, c)])
         size = config["graceful_size"]
-        a, b, c = (metric(n, "fan-out", "bytes_per_frame", members=size) for n in (base, minimal, raw))
+        a, b, c = (value_at(results, n, "fan-out", "bytes_per_frame", members=size) for n in (base, minimal, raw))
         rows.append(["bytes per frame", ratio(a, b), ratio(b, c)])
         for count in counts:
-            a, b, c = (memory(n, count) for n in (base, minimal, raw))
+            a, b, c = (idle_kib(results, n, count) for n in (base, minimal, raw))
             rows.append([f"idle KiB per socket at {count:,}", ratio(a, b), ratio(b, c)])
         add(table(["measure", "FlowChat ÷ minimal", "minimal ÷ raw"], rows) + "\n")
 
@@ -500,19 +508,8 @@ def targets_section(results: list[Result], meta: dict[str, Any], flowchat: list[
         rest = [f"{name.split(' / ')[1]} {value(name)}" for name in others]
         return f"{value(main)}" + (f" ({'; '.join(rest)})" if rest else "")
 
-    def fan(name: str, size: int, key: str) -> float | None:
-        point = find(results, name, "fan-out", members=size)
-        return point[0].get(key) if point else None
-
-    def best(name: str | None) -> float | None:
-        if name is None:
-            return None
-        b, _over = best_sweep(results, name)
-        return b["deliveries_per_s"] if b else None
-
-    def memory(name: str, count: int) -> float | None:
-        point = find(results, name, "sockets", deflate=False)
-        return point[0].get("memory", {}).get(str(count), {}).get("kib_per_socket") if point else None
+    def fan(name: str | None, size: int, key: str) -> float | None:
+        return value_at(results, name, "fan-out", key, members=size)
 
     rows = []
     below = [
@@ -532,11 +529,11 @@ def targets_section(results: list[Result], meta: dict[str, Any], flowchat: list[
             yes(p99 is not None and p99 <= 100),
         ]
     )
-    ours, theirs = best(main), best(minimal)
+    ours, theirs = most_deliveries(results, main), most_deliveries(results, minimal)
     rows.append(
         [
             f"≥ 20,000 deliveries/s per core at p99 ≤ {limit:.0f} ms",
-            each(lambda n: num(best(n))) + f"; minimal {num(theirs)}",
+            each(lambda n: num(most_deliveries(results, n))) + f"; minimal {num(theirs)}",
             yes(ours is not None and ours >= 20_000),
         ]
     )
@@ -560,11 +557,11 @@ def targets_section(results: list[Result], meta: dict[str, Any], flowchat: list[
         ]
     )
     most = max(config["socket_counts"])
-    kib = memory(main, most)
+    kib = idle_kib(results, main, most)
     rows.append(
         [
             f"{most:,} idle sockets at ≤ 40 KiB each, no deflate",
-            each(lambda n: f"{num(memory(n, most), 1)} KiB"),
+            each(lambda n: f"{num(idle_kib(results, n, most), 1)} KiB"),
             yes(kib is not None and kib <= 40),
         ]
     )
